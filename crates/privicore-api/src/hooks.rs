@@ -1,0 +1,357 @@
+//! How requests get their credentials, and the seam where a `401` leads to one refresh.
+//!
+//! progenitor ignores `securitySchemes`, so the generated [`Client`](crate::Client) calls
+//! these hooks for every request instead:
+//!
+//! * `pre` removes the `api-version` header progenitor always adds, looks up the operation's
+//!   [`Auth`] (from the spec, through [`operation`]) and sets the header it needs from the
+//!   [`TokenSource`] carried in [`Inner`];
+//! * `exec` sends the request; if the answer is `401` and the operation sent a credential,
+//!   it asks the source for a fresh one **once** and replays the request **once** with it.
+//!   A second `401` is returned to the caller as it is: never a loop.
+//!
+//! The policy (when to renew, single flight, log in again) belongs to the token source, which
+//! the ergonomic `privicore` crate implements. A [`StaticToken`] is provided for tests and
+//! simple tools.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+
+use crate::Client;
+use crate::operations::{Auth, operation};
+
+/// The profile-token header.
+pub const DPT_AUTHORIZATION: HeaderName = HeaderName::from_static("x-dpt-authorization");
+
+/// A boxed future, as the object-safe [`TokenSource`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A credential the hooks turn into a header. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A raw token: sent as `X-DPT-AUTHORIZATION: <token>` ([`Auth::ProfileToken`]) or as
+    /// `Authorization: Basic <token>` ([`Auth::OAuthTokenBasic`]).
+    Token(String),
+    /// OAuth client credentials: `Authorization: Basic base64(id:secret)`.
+    ClientCredentials {
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: String,
+    },
+    /// A complete `Authorization` header value sent as it is, for the forms the spec cannot
+    /// express (e.g. `Basic <authorization code>`, which one official page shows for
+    /// obtain-access-token).
+    AuthorizationHeader(String),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Credential::Token(_) => "Token",
+            Credential::ClientCredentials { .. } => "ClientCredentials",
+            Credential::AuthorizationHeader(_) => "AuthorizationHeader",
+        };
+        write!(f, "Credential::{kind}([REDACTED])")
+    }
+}
+
+/// Why a token source could not supply a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialError(pub String);
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no credential: {}", self.0)
+    }
+}
+
+impl std::error::Error for CredentialError {}
+
+/// Supplies credentials to the generated client.
+///
+/// Implementations must be cheap to call concurrently: every request calls
+/// [`credential`](TokenSource::credential), and every `401` calls
+/// [`refresh`](TokenSource::refresh).
+pub trait TokenSource: Send + Sync + 'static {
+    /// The credential for an operation that needs `auth`, or `None` to send none.
+    ///
+    /// It is async so that a source can renew a token that is about to expire before handing
+    /// it out.
+    fn credential(&self, auth: Auth) -> BoxFuture<'_, Result<Option<Credential>, CredentialError>>;
+
+    /// Called once when a request sent with `rejected` was answered `401`. Returns the
+    /// credential to replay the request with, or `None` to give the `401` to the caller.
+    ///
+    /// `rejected` is the credential read back from the rejected request (client credentials
+    /// come back as [`Credential::AuthorizationHeader`]). It lets a source that renews once for many callers see that another caller
+    /// already replaced the credential, and hand out the new one without renewing again.
+    fn refresh<'a>(
+        &'a self,
+        auth: Auth,
+        rejected: &'a Credential,
+    ) -> BoxFuture<'a, Option<Credential>>;
+}
+
+/// The state the generated [`Client`] carries: where its credentials come from.
+#[derive(Clone, Default)]
+pub struct Inner {
+    tokens: Option<Arc<dyn TokenSource>>,
+}
+
+impl Inner {
+    /// No credentials: only operations with [`Auth::None`] succeed.
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// Credentials from `source`.
+    pub fn with_source(source: Arc<dyn TokenSource>) -> Self {
+        Self {
+            tokens: Some(source),
+        }
+    }
+
+    /// The token source, if any.
+    pub fn source(&self) -> Option<&Arc<dyn TokenSource>> {
+        self.tokens.as_ref()
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("token_source", &self.tokens.as_ref().map(|_| "[..]"))
+            .finish()
+    }
+}
+
+/// A fixed credential that never refreshes: for tests and one-shot tools.
+#[derive(Clone, Debug)]
+pub struct StaticToken(pub Credential);
+
+impl TokenSource for StaticToken {
+    fn credential(&self, _: Auth) -> BoxFuture<'_, Result<Option<Credential>, CredentialError>> {
+        let credential = self.0.clone();
+        Box::pin(async move { Ok(Some(credential)) })
+    }
+
+    fn refresh<'a>(&'a self, _: Auth, _: &'a Credential) -> BoxFuture<'a, Option<Credential>> {
+        Box::pin(async { None })
+    }
+}
+
+/// The header an operation's credential goes in, with its value marked sensitive so reqwest
+/// and anything that prints headers redacts it.
+fn header_for(auth: Auth, credential: &Credential) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, text) = match (auth, credential) {
+        (Auth::ProfileToken | Auth::OptionalProfileToken, Credential::Token(token)) => {
+            (DPT_AUTHORIZATION, token.clone())
+        }
+        (Auth::OAuthTokenBasic, Credential::Token(token)) => {
+            (AUTHORIZATION, format!("Basic {token}"))
+        }
+        (
+            Auth::OAuthClientBasic,
+            Credential::ClientCredentials {
+                client_id,
+                client_secret,
+            },
+        ) => (
+            AUTHORIZATION,
+            format!(
+                "Basic {}",
+                base64_encode(format!("{client_id}:{client_secret}").as_bytes())
+            ),
+        ),
+        (
+            Auth::OAuthClientBasic | Auth::OAuthTokenBasic,
+            Credential::AuthorizationHeader(value),
+        ) => (AUTHORIZATION, value.clone()),
+        (auth, credential) => {
+            return Err(format!(
+                "a {credential:?} cannot authenticate an operation that needs {auth:?}"
+            ));
+        }
+    };
+    let mut value = HeaderValue::from_str(&text)
+        .map_err(|_| "the credential contains characters not allowed in a header".to_string())?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+/// The operation's credential requirement; unknown ids (never produced by the generator) get
+/// none.
+fn auth_of(info: &OperationInfo) -> Auth {
+    operation(info.operation_id).map_or(Auth::None, |op| op.auth)
+}
+
+/// The credential a request carries, read back from its header so that `exec` can tell the
+/// source which one was rejected. Client credentials come back as the whole header value.
+fn sent_credential(auth: Auth, request: &reqwest::Request) -> Option<Credential> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)?
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    };
+    match auth {
+        Auth::ProfileToken | Auth::OptionalProfileToken => {
+            header(DPT_AUTHORIZATION).map(Credential::Token)
+        }
+        Auth::OAuthTokenBasic => {
+            header(AUTHORIZATION).map(|value| match value.strip_prefix("Basic ") {
+                Some(token) => Credential::Token(token.to_owned()),
+                None => Credential::AuthorizationHeader(value),
+            })
+        }
+        Auth::OAuthClientBasic => header(AUTHORIZATION).map(Credential::AuthorizationHeader),
+        Auth::None | Auth::StreamQuery => None,
+    }
+}
+
+impl ClientHooks<Inner> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        request.headers_mut().remove("api-version");
+        let auth = auth_of(info);
+        if matches!(auth, Auth::None | Auth::StreamQuery) {
+            return Ok(());
+        }
+        let Some(source) = self.inner().source() else {
+            return Ok(());
+        };
+        let credential = match source.credential(auth).await {
+            Ok(Some(credential)) => credential,
+            Ok(None) => return Ok(()),
+            Err(e) if auth == Auth::OptionalProfileToken => {
+                let _ = e;
+                return Ok(());
+            }
+            Err(e) => return Err(Error::Custom(e.to_string())),
+        };
+        let (name, value) = header_for(auth, &credential).map_err(Error::InvalidRequest)?;
+        request.headers_mut().insert(name, value);
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let auth = auth_of(info);
+        let sent_with = sent_credential(auth, &request);
+        // A streamed body cannot be cloned, and so cannot be replayed: such a request simply
+        // gets no second chance.
+        let replay = sent_with.as_ref().and_then(|_| request.try_clone());
+        let response = self.client().execute(request).await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let (Some(rejected), Some(mut replay), Some(source)) =
+            (sent_with, replay, self.inner().source())
+        else {
+            return Ok(response);
+        };
+        let Some(fresh) = source.refresh(auth, &rejected).await else {
+            return Ok(response);
+        };
+        let Ok((name, value)) = header_for(auth, &fresh) else {
+            return Ok(response);
+        };
+        replay.headers_mut().insert(name, value);
+        self.client().execute(replay).await
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for the Basic header. Small enough not to be
+/// worth a dependency.
+fn base64_encode(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_encode(input.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn credential_debug_is_redacted() {
+        let c = Credential::ClientCredentials {
+            client_id: "id-1".into(),
+            client_secret: "s3cret".into(),
+        };
+        let shown = format!("{c:?} {:?}", Credential::Token("tok-9".into()));
+        assert!(!shown.contains("s3cret") && !shown.contains("tok-9") && !shown.contains("id-1"));
+    }
+
+    #[test]
+    fn mismatched_credential_is_refused_without_echoing_it() {
+        let err = header_for(Auth::OAuthClientBasic, &Credential::Token("tok-9".into()))
+            .expect_err("a token is not client credentials");
+        assert!(!err.contains("tok-9"), "{err}");
+    }
+
+    #[test]
+    fn header_values_are_sensitive() {
+        let (name, value) =
+            header_for(Auth::ProfileToken, &Credential::Token("tok-9".into())).expect("valid");
+        assert_eq!(name, DPT_AUTHORIZATION);
+        assert!(value.is_sensitive());
+        let (name, value) = header_for(
+            Auth::OAuthClientBasic,
+            &Credential::ClientCredentials {
+                client_id: "Aladdin".into(),
+                client_secret: "open sesame".into(),
+            },
+        )
+        .expect("valid");
+        assert_eq!(name, AUTHORIZATION);
+        assert_eq!(value, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        let (_, value) =
+            header_for(Auth::OAuthTokenBasic, &Credential::Token("raw".into())).expect("valid");
+        assert_eq!(value, "Basic raw");
+    }
+}

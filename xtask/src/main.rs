@@ -1,0 +1,48 @@
+//! `cargo xtask`: the workspace's own tooling.
+//!
+//! `cargo xtask generate [--check] [-v]` checks `spec/privicore.yaml` against the rules
+//! progenitor needs (see `preflight`), generates the raw client with progenitor and writes it
+//! to `crates/privicore-api/src/`. With `--check` nothing is written: the command fails and
+//! names every stale file instead.
+
+mod generate;
+mod operations;
+mod preflight;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask generate [--check] [-v|--verbose]
+
+  generate    check spec/privicore.yaml, run progenitor, write crates/privicore-api/src/generated*.rs
+  --check     write nothing; fail if a checked-in file differs from what the spec produces
+  -v          with --check, print a diff of each stale file";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, flags)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if command != "generate" {
+        eprintln!("unknown command `{command}`\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let mut options = generate::Options::default();
+    for flag in flags {
+        match flag.as_str() {
+            "--check" => options.check = true,
+            "-v" | "--verbose" => options.verbose = true,
+            other => {
+                eprintln!("unknown flag `{other}`\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match generate::run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
