@@ -40,7 +40,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     let outputs = [
         (
             CLIENT_OUT,
-            format!("{HEADER}{}", rustfmt(&client_source(&spec)?)?),
+            format!("{HEADER}{}", line_docs(&rustfmt(&client_source(&spec)?)?)),
         ),
         (TABLE_OUT, rustfmt(&operations::render(&spec)?)?),
     ];
@@ -145,6 +145,53 @@ fn rustfmt(source: &str) -> Result<String, String> {
         ));
     }
     String::from_utf8(output.stdout).map_err(|e| format!("rustfmt wrote non-UTF-8: {e}"))
+}
+
+/// Rewrites the `/** … */` doc blocks prettyplease emits as `///` lines.
+///
+/// Inside an indented block comment every continuation line starts with the item's
+/// indentation, which rustdoc reads as an indented code block and tries to compile as a
+/// doctest. Line comments carry no such indentation.
+fn line_docs(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let Some(first) = trimmed
+            .strip_prefix("/**")
+            .filter(|_| !trimmed.starts_with("/***"))
+        else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let indent = &line[..line.len() - trimmed.len()];
+        let mut push = |content: &str| {
+            out.push_str(indent);
+            out.push_str("///");
+            if !content.is_empty() {
+                out.push(' ');
+                out.push_str(content);
+            }
+            out.push('\n');
+        };
+        if let Some(only) = first.strip_suffix("*/") {
+            push(only);
+            continue;
+        }
+        push(first);
+        for line in lines.by_ref() {
+            let content = line.strip_prefix(indent).unwrap_or(line.trim_start());
+            match content.strip_suffix("*/") {
+                Some(last) => {
+                    push(last);
+                    break;
+                }
+                None => push(content),
+            }
+        }
+    }
+    out
 }
 
 fn print_diff(name: &str, old: &str, new: &str) {

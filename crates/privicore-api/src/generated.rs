@@ -8096,15 +8096,15 @@ pub mod types {
 }
 
 #[derive(Clone, Debug)]
-/**Client for Privicore API
-
-Hand-maintained description of the Privicore HTTP API: a client-side tokenization vault.
-
-Source of truth for the generated Rust client (`cargo xtask generate`). Every operation carries `x-privicore-source`: `documented` (an official page was read), `probe` (the unofficial probe suite) or `inferred` (path or fields unknown; the description says what). Nothing here was checked against a live server.
-
-The WebSocket (joinChannel, `X-DPT-CAB-ID` and `X-DPT-CAB-REQUEST-ID` messages) is not described here: see PROTOCOL.md.
-
-Version: 2026-11-01*/
+/// Client for Privicore API
+///
+/// Hand-maintained description of the Privicore HTTP API: a client-side tokenization vault.
+///
+/// Source of truth for the generated Rust client (`cargo xtask generate`). Every operation carries `x-privicore-source`: `documented` (an official page was read), `probe` (the unofficial probe suite) or `inferred` (path or fields unknown; the description says what). Nothing here was checked against a live server.
+///
+/// The WebSocket (joinChannel, `X-DPT-CAB-ID` and `X-DPT-CAB-REQUEST-ID` messages) is not described here: see PROTOCOL.md.
+///
+/// Version: 2026-11-01
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -8176,1652 +8176,1652 @@ const _: () = {
     }
 };
 impl Client {
-    /**Check server health
-
-    Liveness check, callable without a token (probe-aligned). The official nav lists it as GET but its page body was not reachable.
-
-    Conflict: Old guides (getting-started.md) and the docset example use GET /utility/check-server-health with a token; the wire-alignment commit moved it to GET /health and made it public. Believe the probe (/health, no auth).
-
-    Sends a `GET` request to `/health`
-
-    ```ignore
-    let response = client.check_server_health()
-        .send()
-        .await;
-    ```*/
+    /// Check server health
+    ///
+    /// Liveness check, callable without a token (probe-aligned). The official nav lists it as GET but its page body was not reachable.
+    ///
+    /// Conflict: Old guides (getting-started.md) and the docset example use GET /utility/check-server-health with a token; the wire-alignment commit moved it to GET /health and made it public. Believe the probe (/health, no auth).
+    ///
+    /// Sends a `GET` request to `/health`
+    ///
+    /// ```ignore
+    /// let response = client.check_server_health()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn check_server_health(&self) -> builder::CheckServerHealth<'_> {
         builder::CheckServerHealth::new(self)
     }
 
-    /**Request command id status
-
-    Polling fallback for the WebSocket ack. Official register-profile page tells clients to poll GET /request-status/{identifier} until the WS channel can be joined. A legacy public DPT test client polls with GET and reads only the HTTP status (200 success, 202 still submitted, 404 failed, other pending) — weak evidence for an older server.
-
-    Conflict: Method: official nav + official register page say GET /request-status/{id}; the wire-aligned probe uses POST with an empty JSON body. Per the brief's rule the probe wins (POST); document GET too, since two independent sources show GET.
-
-    Conflict: Response: probe says bare string/array state; docset stub says {commandId, command_status, body} (hand-authored, do not trust); legacy client relies on HTTP status codes 200/202/404.
-
-    Sends a `POST` request to `/request-status/{commandId}`
-
-    Arguments:
-    - `command_id`: Command id returned by any asynchronous command.
-    - `body`
-    ```ignore
-    let response = client.request_command_status()
-        .command_id(command_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Request command id status
+    ///
+    /// Polling fallback for the WebSocket ack. Official register-profile page tells clients to poll GET /request-status/{identifier} until the WS channel can be joined. A legacy public DPT test client polls with GET and reads only the HTTP status (200 success, 202 still submitted, 404 failed, other pending) — weak evidence for an older server.
+    ///
+    /// Conflict: Method: official nav + official register page say GET /request-status/{id}; the wire-aligned probe uses POST with an empty JSON body. Per the brief's rule the probe wins (POST); document GET too, since two independent sources show GET.
+    ///
+    /// Conflict: Response: probe says bare string/array state; docset stub says {commandId, command_status, body} (hand-authored, do not trust); legacy client relies on HTTP status codes 200/202/404.
+    ///
+    /// Sends a `POST` request to `/request-status/{commandId}`
+    ///
+    /// Arguments:
+    /// - `command_id`: Command id returned by any asynchronous command.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.request_command_status()
+    ///     .command_id(command_id)
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn request_command_status(&self) -> builder::RequestCommandStatus<'_> {
         builder::RequestCommandStatus::new(self)
     }
 
-    /**Register new profile
-
-    Profile becomes usable only after a public key is registered (which itself needs a token from /profile/authenticate). Official curl example targets https://sandbox.privicore.com:9009.
-
-    Conflict: Stub/guides show a {commandId} object body; fixture comment says the body is a bare string or array. Parse all three shapes.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/profile/register-profile`
-
-    ```ignore
-    let response = client.register_profile()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register new profile
+    ///
+    /// Profile becomes usable only after a public key is registered (which itself needs a token from /profile/authenticate). Official curl example targets https://sandbox.privicore.com:9009.
+    ///
+    /// Conflict: Stub/guides show a {commandId} object body; fixture comment says the body is a bare string or array. Parse all three shapes.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/profile/register-profile`
+    ///
+    /// ```ignore
+    /// let response = client.register_profile()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_profile(&self) -> builder::RegisterProfile<'_> {
         builder::RegisterProfile::new(self)
     }
 
-    /**Authenticate
-
-    Works before a public key is registered: both the official register-public-key page and the wire-aligned probe fixture authenticate first and then register the key.
-
-    Conflict: Unofficial guides and agents.md claim authenticate returns 401 until a public key is registered; the official page and the aligned fixture (register -> authenticate -> register key) contradict this. Believe official + fixture.
-
-    Sends a `POST` request to `/profile/authenticate`
-
-    ```ignore
-    let response = client.authenticate()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Authenticate
+    ///
+    /// Works before a public key is registered: both the official register-public-key page and the wire-aligned probe fixture authenticate first and then register the key.
+    ///
+    /// Conflict: Unofficial guides and agents.md claim authenticate returns 401 until a public key is registered; the official page and the aligned fixture (register -> authenticate -> register key) contradict this. Believe official + fixture.
+    ///
+    /// Sends a `POST` request to `/profile/authenticate`
+    ///
+    /// ```ignore
+    /// let response = client.authenticate()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
     }
 
-    /**Retrieve profile id
-
-    Official page exists (nav GET) but its body was not reachable.
-
-    Conflict: Stub example 'prf-01HXW2K9ABCDEF' and the 'ULID' claim are hand-authored; format unknown.
-
-    Sends a `GET` request to `/profile/retrieve-profile-id`
-
-    ```ignore
-    let response = client.retrieve_profile_id()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve profile id
+    ///
+    /// Official page exists (nav GET) but its body was not reachable.
+    ///
+    /// Conflict: Stub example 'prf-01HXW2K9ABCDEF' and the 'ULID' claim are hand-authored; format unknown.
+    ///
+    /// Sends a `GET` request to `/profile/retrieve-profile-id`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_profile_id()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_profile_id(&self) -> builder::RetrieveProfileId<'_> {
         builder::RetrieveProfileId::new(self)
     }
 
-    /**Change password
-
-    Probe runs it on a throwaway profile and waits for the X-DPT-CAB-ID ack. Whether existing tokens stay valid is only claimed by the hand-authored stub.
-
-    Conflict: Official page body not reachable; parameter names come only from the probe (not among the endpoints the alignment commit re-verified).
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/profile/change-password`
-
-    ```ignore
-    let response = client.change_password()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Change password
+    ///
+    /// Probe runs it on a throwaway profile and waits for the X-DPT-CAB-ID ack. Whether existing tokens stay valid is only claimed by the hand-authored stub.
+    ///
+    /// Conflict: Official page body not reachable; parameter names come only from the probe (not among the endpoints the alignment commit re-verified).
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/profile/change-password`
+    ///
+    /// ```ignore
+    /// let response = client.change_password()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn change_password(&self) -> builder::ChangePassword<'_> {
         builder::ChangePassword::new(self)
     }
 
-    /**Generate qr token for authorization
-
-    Path corrected by the wire-alignment commit (was /profile/generate-qr-token-for-authorization). Intended for pairing mobile authenticator apps (unofficial).
-
-    Conflict: Guides still show POST /profile/generate-qr-token-for-authorization; believe the aligned probe path.
-
-    Sends a `POST` request to `/profile/generate-token-qr`
-
-    ```ignore
-    let response = client.generate_token_qr()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Generate qr token for authorization
+    ///
+    /// Path corrected by the wire-alignment commit (was /profile/generate-qr-token-for-authorization). Intended for pairing mobile authenticator apps (unofficial).
+    ///
+    /// Conflict: Guides still show POST /profile/generate-qr-token-for-authorization; believe the aligned probe path.
+    ///
+    /// Sends a `POST` request to `/profile/generate-token-qr`
+    ///
+    /// ```ignore
+    /// let response = client.generate_token_qr()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn generate_token_qr(&self) -> builder::GenerateTokenQr<'_> {
         builder::GenerateTokenQr::new(self)
     }
 
-    /**Reauthorize authorization token
-
-    Kind is ambiguous: the aligned probe accepts either 200 (token returned inline) or 202 (command id + ack).
-
-    Conflict: Stub says sync 200 only; aligned probe says 200 or 202. Handle both.
-
-    Sends a `POST` request to `/profile/reauthorize-authorization-token`
-
-    ```ignore
-    let response = client.reauthorize_authorization_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Reauthorize authorization token
+    ///
+    /// Kind is ambiguous: the aligned probe accepts either 200 (token returned inline) or 202 (command id + ack).
+    ///
+    /// Conflict: Stub says sync 200 only; aligned probe says 200 or 202. Handle both.
+    ///
+    /// Sends a `POST` request to `/profile/reauthorize-authorization-token`
+    ///
+    /// ```ignore
+    /// let response = client.reauthorize_authorization_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn reauthorize_authorization_token(&self) -> builder::ReauthorizeAuthorizationToken<'_> {
         builder::ReauthorizeAuthorizationToken::new(self)
     }
 
-    /**Revoke authorization token
-
-    Revokes the token sent in the header. After revocation the token should be rejected (401 per unofficial text).
-
-    Sends a `POST` request to `/profile/revoke-authorization-token`
-
-    ```ignore
-    let response = client.revoke_authorization_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Revoke authorization token
+    ///
+    /// Revokes the token sent in the header. After revocation the token should be rejected (401 per unofficial text).
+    ///
+    /// Sends a `POST` request to `/profile/revoke-authorization-token`
+    ///
+    /// ```ignore
+    /// let response = client.revoke_authorization_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn revoke_authorization_token(&self) -> builder::RevokeAuthorizationToken<'_> {
         builder::RevokeAuthorizationToken::new(self)
     }
 
-    /**Retrieve token expiry
-
-    Path and method corrected by the wire-alignment commit (was GET /profile/retrieve-token-expiry). Official nav also lists it as POST.
-
-    Conflict: Guides still show GET /profile/retrieve-token-expiry; believe the probe.
-
-    Sends a `POST` request to `/profile/authorization-token/expiry`
-
-    ```ignore
-    let response = client.retrieve_token_expiry()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve token expiry
+    ///
+    /// Path and method corrected by the wire-alignment commit (was GET /profile/retrieve-token-expiry). Official nav also lists it as POST.
+    ///
+    /// Conflict: Guides still show GET /profile/retrieve-token-expiry; believe the probe.
+    ///
+    /// Sends a `POST` request to `/profile/authorization-token/expiry`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_token_expiry()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_token_expiry(&self) -> builder::RetrieveTokenExpiry<'_> {
         builder::RetrieveTokenExpiry::new(self)
     }
 
-    /**Register OAuth Application
-
-    Official page exists (register-oauth-application-14411421e0) but its body was not reachable, so the parameter names are probe-only.
-
-    Conflict: Guides use POST /oauth/register-oauth-application and say an applicationId comes back in the ack body; the aligned probe uses /profile/oauth-application-register and treats the command id itself as the applicationId. Believe the probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/profile/oauth-application-register`
-
-    ```ignore
-    let response = client.register_oauth_application()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register OAuth Application
+    ///
+    /// Official page exists (register-oauth-application-14411421e0) but its body was not reachable, so the parameter names are probe-only.
+    ///
+    /// Conflict: Guides use POST /oauth/register-oauth-application and say an applicationId comes back in the ack body; the aligned probe uses /profile/oauth-application-register and treats the command id itself as the applicationId. Believe the probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/profile/oauth-application-register`
+    ///
+    /// ```ignore
+    /// let response = client.register_oauth_application()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_oauth_application(&self) -> builder::RegisterOauthApplication<'_> {
         builder::RegisterOauthApplication::new(self)
     }
 
-    /**Retrieve OAuth app configuration
-
-    Single-use: store the secret immediately.
-
-    Conflict: Stub/guide: GET /oauth/retrieve-oauth-app-configuration/{applicationId}; aligned probe: POST form {applicationId}; official nav: POST. Believe probe.
-
-    Sends a `POST` request to `/profile/retrieve-oauth-application-configuration`
-
-    ```ignore
-    let response = client.retrieve_oauth_application_configuration()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve OAuth app configuration
+    ///
+    /// Single-use: store the secret immediately.
+    ///
+    /// Conflict: Stub/guide: GET /oauth/retrieve-oauth-app-configuration/{applicationId}; aligned probe: POST form {applicationId}; official nav: POST. Believe probe.
+    ///
+    /// Sends a `POST` request to `/profile/retrieve-oauth-application-configuration`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_oauth_application_configuration()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_oauth_application_configuration(
         &self,
     ) -> builder::RetrieveOauthApplicationConfiguration<'_> {
         builder::RetrieveOauthApplicationConfiguration::new(self)
     }
 
-    /**Request OAuth app authorization code
-
-    Not a browser redirect: the wire-aligned probe gets a command id back and waits for its X-DPT-CAB-ID ack.
-
-    Conflict: Stub/guide: POST /oauth/request-oauth-app-authorization-code with clientId/scopes/state returning a 302 redirect. Official page + aligned probe: GET with client_id, nonce, scope[] returning a command id. Believe official + probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `GET` request to `/profile/oauth-application-request-authorization-code`
-
-    Arguments:
-    - `client_id`: Client id from the application configuration.
-    - `nonce`: Single-use nonce; repeat it when retrieving the code.
-    - `scope`: Requested scopes (the key is repeated per scope).
-    ```ignore
-    let response = client.request_oauth_authorization_code()
-        .client_id(client_id)
-        .nonce(nonce)
-        .scope(scope)
-        .send()
-        .await;
-    ```*/
+    /// Request OAuth app authorization code
+    ///
+    /// Not a browser redirect: the wire-aligned probe gets a command id back and waits for its X-DPT-CAB-ID ack.
+    ///
+    /// Conflict: Stub/guide: POST /oauth/request-oauth-app-authorization-code with clientId/scopes/state returning a 302 redirect. Official page + aligned probe: GET with client_id, nonce, scope[] returning a command id. Believe official + probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `GET` request to `/profile/oauth-application-request-authorization-code`
+    ///
+    /// Arguments:
+    /// - `client_id`: Client id from the application configuration.
+    /// - `nonce`: Single-use nonce; repeat it when retrieving the code.
+    /// - `scope`: Requested scopes (the key is repeated per scope).
+    /// ```ignore
+    /// let response = client.request_oauth_authorization_code()
+    ///     .client_id(client_id)
+    ///     .nonce(nonce)
+    ///     .scope(scope)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn request_oauth_authorization_code(&self) -> builder::RequestOauthAuthorizationCode<'_> {
         builder::RequestOauthAuthorizationCode::new(self)
     }
 
-    /**Retrieve OAuth app authorization code
-
-    Official page and aligned probe agree on path, auth and parameters.
-
-    Sends a `POST` request to `/oauth-application/retrieve-authorization-code`
-
-    ```ignore
-    let response = client.retrieve_oauth_authorization_code()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve OAuth app authorization code
+    ///
+    /// Official page and aligned probe agree on path, auth and parameters.
+    ///
+    /// Sends a `POST` request to `/oauth-application/retrieve-authorization-code`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_oauth_authorization_code()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_oauth_authorization_code(&self) -> builder::RetrieveOauthAuthorizationCode<'_> {
         builder::RetrieveOauthAuthorizationCode::new(self)
     }
 
-    /**Obtain OAuth app access token
-
-    Official curl example host: https://mobileapp.privicore.com:9009. How the issued access token is presented on later API calls is not documented (see PROTOCOL.md).
-
-    Conflict: Basic value: official shows a variable named oauth_autorization_code; aligned probe (and the official retrieve-code page for the previous step) use base64(clientId:clientSecret). Believe the probe.
-
-    Conflict: Stub/guide body {grantType, code} and response {accessToken, tokenType, expiresIn, ...} are hand-authored and wrong per official + probe.
-
-    Sends a `POST` request to `/oauth-application/obtain-access-token`
-
-    ```ignore
-    let response = client.obtain_oauth_access_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Obtain OAuth app access token
+    ///
+    /// Official curl example host: https://mobileapp.privicore.com:9009. How the issued access token is presented on later API calls is not documented (see PROTOCOL.md).
+    ///
+    /// Conflict: Basic value: official shows a variable named oauth_autorization_code; aligned probe (and the official retrieve-code page for the previous step) use base64(clientId:clientSecret). Believe the probe.
+    ///
+    /// Conflict: Stub/guide body {grantType, code} and response {accessToken, tokenType, expiresIn, ...} are hand-authored and wrong per official + probe.
+    ///
+    /// Sends a `POST` request to `/oauth-application/obtain-access-token`
+    ///
+    /// ```ignore
+    /// let response = client.obtain_oauth_access_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn obtain_oauth_access_token(&self) -> builder::ObtainOauthAccessToken<'_> {
         builder::ObtainOauthAccessToken::new(self)
     }
 
-    /**OAuth application list
-
-    Path from the aligned probe; official nav lists GET.
-
-    Conflict: Guide: GET /oauth/oauth-application-list; believe the probe.
-
-    Sends a `GET` request to `/profile/retrieve-oauth-application-list`
-
-    Arguments:
-    - `page`: Page number, starting at 1 (inferred).
-    - `per_page`: Items per page (inferred).
-    ```ignore
-    let response = client.list_oauth_applications()
-        .page(page)
-        .per_page(per_page)
-        .send()
-        .await;
-    ```*/
+    /// OAuth application list
+    ///
+    /// Path from the aligned probe; official nav lists GET.
+    ///
+    /// Conflict: Guide: GET /oauth/oauth-application-list; believe the probe.
+    ///
+    /// Sends a `GET` request to `/profile/retrieve-oauth-application-list`
+    ///
+    /// Arguments:
+    /// - `page`: Page number, starting at 1 (inferred).
+    /// - `per_page`: Items per page (inferred).
+    /// ```ignore
+    /// let response = client.list_oauth_applications()
+    ///     .page(page)
+    ///     .per_page(per_page)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_oauth_applications(&self) -> builder::ListOauthApplications<'_> {
         builder::ListOauthApplications::new(self)
     }
 
-    /**Retrieve OAuth application scope
-
-    Path and auth come only from a comment in the unofficial probe HTTP helper; no probe module exercises it. Official nav says GET; page body not reachable.
-
-    Conflict: Unofficial guide shows GET /oauth/retrieve-oauth-application-scope/{applicationId} (pre-alignment, untrusted). The helper used for this kind of auth in http.ts is a POST-form helper, so the method is not certain.
-
-    Sends a `GET` request to `/oauth-application/retrieve-oauth-application-scope`
-
-    ```ignore
-    let response = client.retrieve_oauth_application_scope()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve OAuth application scope
+    ///
+    /// Path and auth come only from a comment in the unofficial probe HTTP helper; no probe module exercises it. Official nav says GET; page body not reachable.
+    ///
+    /// Conflict: Unofficial guide shows GET /oauth/retrieve-oauth-application-scope/{applicationId} (pre-alignment, untrusted). The helper used for this kind of auth in http.ts is a POST-form helper, so the method is not certain.
+    ///
+    /// Sends a `GET` request to `/oauth-application/retrieve-oauth-application-scope`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_oauth_application_scope()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_oauth_application_scope(&self) -> builder::RetrieveOauthApplicationScope<'_> {
         builder::RetrieveOauthApplicationScope::new(self)
     }
 
-    /**Refresh OAuth app access token
-
-    Official page and aligned probe agree.
-
-    Conflict: Stub/guide: Basic base64(client:secret) with {grantType, refreshToken}; official + probe: Basic <access token> with refresh_token. Believe official + probe.
-
-    Sends a `POST` request to `/oauth-application/refresh-access-token`
-
-    ```ignore
-    let response = client.refresh_oauth_access_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Refresh OAuth app access token
+    ///
+    /// Official page and aligned probe agree.
+    ///
+    /// Conflict: Stub/guide: Basic base64(client:secret) with {grantType, refreshToken}; official + probe: Basic <access token> with refresh_token. Believe official + probe.
+    ///
+    /// Sends a `POST` request to `/oauth-application/refresh-access-token`
+    ///
+    /// ```ignore
+    /// let response = client.refresh_oauth_access_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn refresh_oauth_access_token(&self) -> builder::RefreshOauthAccessToken<'_> {
         builder::RefreshOauthAccessToken::new(self)
     }
 
-    /**Generate your private and public keys
-
-    **Inferred.** The official navigation lists this page as GET, but no path, parameters or response were found; it may be a how-to page for client-side key generation (the SDK generates keys locally and never needs this call). Path and response shape are inferred.
-
-    Official nav lists this as GET, but its page body was not reachable. The unofficial sources generate keys entirely client-side (Curve25519 + BLAKE2b wrapper, see PROTOCOL.md); no server route for generation is known, so this may be a how-to page rather than an API call.
-
-    Sends a `GET` request to `/public-key/generate-keys`
-
-    ```ignore
-    let response = client.generate_key_pair()
-        .send()
-        .await;
-    ```*/
+    /// Generate your private and public keys
+    ///
+    /// **Inferred.** The official navigation lists this page as GET, but no path, parameters or response were found; it may be a how-to page for client-side key generation (the SDK generates keys locally and never needs this call). Path and response shape are inferred.
+    ///
+    /// Official nav lists this as GET, but its page body was not reachable. The unofficial sources generate keys entirely client-side (Curve25519 + BLAKE2b wrapper, see PROTOCOL.md); no server route for generation is known, so this may be a how-to page rather than an API call.
+    ///
+    /// Sends a `GET` request to `/public-key/generate-keys`
+    ///
+    /// ```ignore
+    /// let response = client.generate_key_pair()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn generate_key_pair(&self) -> builder::GenerateKeyPair<'_> {
         builder::GenerateKeyPair::new(self)
     }
 
-    /**Register public key
-
-    Needs a token, so call /profile/authenticate first. Needed once per profile; registering again replaces the key (official).
-
-    Conflict: Stub and guides: public call with username+password+publicKey. Official page + aligned probe: token in X-DPT-AUTHORIZATION and only publicKey. Believe official + probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/public-key/register-public-key`
-
-    ```ignore
-    let response = client.register_public_key()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register public key
+    ///
+    /// Needs a token, so call /profile/authenticate first. Needed once per profile; registering again replaces the key (official).
+    ///
+    /// Conflict: Stub and guides: public call with username+password+publicKey. Official page + aligned probe: token in X-DPT-AUTHORIZATION and only publicKey. Believe official + probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/public-key/register-public-key`
+    ///
+    /// ```ignore
+    /// let response = client.register_public_key()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_public_key(&self) -> builder::RegisterPublicKey<'_> {
         builder::RegisterPublicKey::new(self)
     }
 
-    /**Retrieve public key
-
-    Official page body not reachable.
-
-    Sends a `GET` request to `/public-key/retrieve-public-key`
-
-    ```ignore
-    let response = client.retrieve_public_key()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve public key
+    ///
+    /// Official page body not reachable.
+    ///
+    /// Sends a `GET` request to `/public-key/retrieve-public-key`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_public_key()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_public_key(&self) -> builder::RetrievePublicKey<'_> {
         builder::RetrievePublicKey::new(self)
     }
 
-    /**Retrieve CAB public key
-
-    Engine ('CAB') public key. Path corrected by the wire-alignment commit.
-
-    Conflict: Guide still says GET /public-key/retrieve-cab-public-key; believe the probe.
-
-    Sends a `GET` request to `/dptcab/public-key`
-
-    ```ignore
-    let response = client.retrieve_cab_public_key()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve CAB public key
+    ///
+    /// Engine ('CAB') public key. Path corrected by the wire-alignment commit.
+    ///
+    /// Conflict: Guide still says GET /public-key/retrieve-cab-public-key; believe the probe.
+    ///
+    /// Sends a `GET` request to `/dptcab/public-key`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_cab_public_key()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_cab_public_key(&self) -> builder::RetrieveCabPublicKey<'_> {
         builder::RetrieveCabPublicKey::new(self)
     }
 
-    /**Reserve token space
-
-    First step of the data-token lifecycle. Unused reservations expire after the TTL and are removed.
-
-    Conflict: ttl unit: official says minutes (default 5); unofficial docs/probe say seconds. Not resolvable from the sources; the official page is the better authority on units. Keep values small.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/data-token/reserve-token-space`
-
-    ```ignore
-    let response = client.reserve_token_space()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Reserve token space
+    ///
+    /// First step of the data-token lifecycle. Unused reservations expire after the TTL and are removed.
+    ///
+    /// Conflict: ttl unit: official says minutes (default 5); unofficial docs/probe say seconds. Not resolvable from the sources; the official page is the better authority on units. Keep values small.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/data-token/reserve-token-space`
+    ///
+    /// ```ignore
+    /// let response = client.reserve_token_space()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn reserve_token_space(&self) -> builder::ReserveTokenSpace<'_> {
         builder::ReserveTokenSpace::new(self)
     }
 
-    /**Retrieve temporary data token
-
-    Call only after the reserve command succeeded and before its TTL runs out.
-
-    Conflict: The 'tmp-' token prefix and '{{upstreamUrl}}/?auth=…' example appear only in hand-authored stubs.
-
-    Sends a `GET` request to `/data-token/retrieve-temporary-data-token/{commandId}`
-
-    Arguments:
-    - `command_id`: Command id of reserve-token-space.
-    ```ignore
-    let response = client.retrieve_temporary_data_token()
-        .command_id(command_id)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve temporary data token
+    ///
+    /// Call only after the reserve command succeeded and before its TTL runs out.
+    ///
+    /// Conflict: The 'tmp-' token prefix and '{{upstreamUrl}}/?auth=…' example appear only in hand-authored stubs.
+    ///
+    /// Sends a `GET` request to `/data-token/retrieve-temporary-data-token/{commandId}`
+    ///
+    /// Arguments:
+    /// - `command_id`: Command id of reserve-token-space.
+    /// ```ignore
+    /// let response = client.retrieve_temporary_data_token()
+    ///     .command_id(command_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_temporary_data_token(&self) -> builder::RetrieveTemporaryDataToken<'_> {
         builder::RetrieveTemporaryDataToken::new(self)
     }
 
-    /**Exchange data for token
-
-    Small-payload path; for large payloads use the upstream stream instead (unofficial guidance: above ~50 KB, unverified). The official page for this endpoint was not reachable.
-
-    Conflict: Official text describes multi-layer public-key encryption by each actor; the unofficial project uses client-side AES-GCM. See PROTOCOL.md.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/data-token/exchange-data-for-token`
-
-    ```ignore
-    let response = client.exchange_data_for_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Exchange data for token
+    ///
+    /// Small-payload path; for large payloads use the upstream stream instead (unofficial guidance: above ~50 KB, unverified). The official page for this endpoint was not reachable.
+    ///
+    /// Conflict: Official text describes multi-layer public-key encryption by each actor; the unofficial project uses client-side AES-GCM. See PROTOCOL.md.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/data-token/exchange-data-for-token`
+    ///
+    /// ```ignore
+    /// let response = client.exchange_data_for_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn exchange_data_for_token(&self) -> builder::ExchangeDataForToken<'_> {
         builder::ExchangeDataForToken::new(self)
     }
 
-    /**Download data
-
-    Separate download server; link is single-use and time-limited.
-
-    Conflict: Unofficial guides say the downloaded bytes are your own AES-GCM ciphertext; official says an outer layer encrypted to the application's public key. Unresolved.
-
-    Served by a different host than the API: the stream or download server whose address is returned at run time. Authenticated by the single-use `auth` query parameter; never log the full URL.
-
-    Sends a `GET` request to `/`
-
-    Arguments:
-    - `auth`: Single-use download token from the `X-DPT-CAB-REQUEST-ID` message.
-    ```ignore
-    let response = client.download_data()
-        .auth(auth)
-        .send()
-        .await;
-    ```*/
+    /// Download data
+    ///
+    /// Separate download server; link is single-use and time-limited.
+    ///
+    /// Conflict: Unofficial guides say the downloaded bytes are your own AES-GCM ciphertext; official says an outer layer encrypted to the application's public key. Unresolved.
+    ///
+    /// Served by a different host than the API: the stream or download server whose address is returned at run time. Authenticated by the single-use `auth` query parameter; never log the full URL.
+    ///
+    /// Sends a `GET` request to `/`
+    ///
+    /// Arguments:
+    /// - `auth`: Single-use download token from the `X-DPT-CAB-REQUEST-ID` message.
+    /// ```ignore
+    /// let response = client.download_data()
+    ///     .auth(auth)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn download_data(&self) -> builder::DownloadData<'_> {
         builder::DownloadData::new(self)
     }
 
-    /**Upstream file via stream auth
-
-    Goes to a separate streaming server, not the API host; the host and port come from the temporary-token response. Must finish before the reservation TTL. Official text says the temporary token becomes permanent after a successful upload.
-
-    Conflict: Response status/body not documented anywhere.
-
-    Conflict: Official says the token turns permanent after upload; unofficial says configure-file-meta is what promotes it. Unresolved.
-
-    Served by a different host than the API: the stream or download server whose address is returned at run time. Authenticated by the single-use `auth` query parameter; never log the full URL.
-
-    Sends a `POST` request to `/`
-
-    Arguments:
-    - `auth`: Single-use stream token from retrieve-temporary-data-token.
-    - `body`
-    ```ignore
-    let response = client.upload_stream()
-        .auth(auth)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Upstream file via stream auth
+    ///
+    /// Goes to a separate streaming server, not the API host; the host and port come from the temporary-token response. Must finish before the reservation TTL. Official text says the temporary token becomes permanent after a successful upload.
+    ///
+    /// Conflict: Response status/body not documented anywhere.
+    ///
+    /// Conflict: Official says the token turns permanent after upload; unofficial says configure-file-meta is what promotes it. Unresolved.
+    ///
+    /// Served by a different host than the API: the stream or download server whose address is returned at run time. Authenticated by the single-use `auth` query parameter; never log the full URL.
+    ///
+    /// Sends a `POST` request to `/`
+    ///
+    /// Arguments:
+    /// - `auth`: Single-use stream token from retrieve-temporary-data-token.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.upload_stream()
+    ///     .auth(auth)
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn upload_stream(&self) -> builder::UploadStream<'_> {
         builder::UploadStream::new(self)
     }
 
-    /**Request data via token
-
-    Result arrives on the WebSocket as X-DPT-CAB-REQUEST-ID with output_type and body (see PROTOCOL.md); official page for this endpoint not reachable.
-
-    Conflict: Meaning of output_type differs: official 0 = text/status message, 1 = download link; unofficial 0 = inline base64 ciphertext, 1 = streamed (downstream auth). Believe official for the enum, but handle an inline payload defensively.
-
-    Asynchronous: answers `202`; the request id is in the `x-dpt-cab-request-id` response header, and the result arrives as an `X-DPT-CAB-REQUEST-ID` WebSocket message with that id (`output_type` 1: a single-use download URL; 0: a status text or, defensively, inline data).
-
-    Sends a `POST` request to `/data-token/request-data`
-
-    ```ignore
-    let response = client.request_data()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Request data via token
+    ///
+    /// Result arrives on the WebSocket as X-DPT-CAB-REQUEST-ID with output_type and body (see PROTOCOL.md); official page for this endpoint not reachable.
+    ///
+    /// Conflict: Meaning of output_type differs: official 0 = text/status message, 1 = download link; unofficial 0 = inline base64 ciphertext, 1 = streamed (downstream auth). Believe official for the enum, but handle an inline payload defensively.
+    ///
+    /// Asynchronous: answers `202`; the request id is in the `x-dpt-cab-request-id` response header, and the result arrives as an `X-DPT-CAB-REQUEST-ID` WebSocket message with that id (`output_type` 1: a single-use download URL; 0: a status text or, defensively, inline data).
+    ///
+    /// Sends a `POST` request to `/data-token/request-data`
+    ///
+    /// ```ignore
+    /// let response = client.request_data()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn request_data(&self) -> builder::RequestData<'_> {
         builder::RequestData::new(self)
     }
 
-    /**Configure information security risk meta
-
-    Official lists classification/label/handling as required; the probe sent classification + retentionDays and got through, so extra fields may be tolerated.
-
-    Conflict: Unofficial guide calls the schema 'soft' (any field names); official names three required fields. Send the official three.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/data-token/configure-information-security-risk-meta`
-
-    ```ignore
-    let response = client.configure_risk_meta()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Configure information security risk meta
+    ///
+    /// Official lists classification/label/handling as required; the probe sent classification + retentionDays and got through, so extra fields may be tolerated.
+    ///
+    /// Conflict: Unofficial guide calls the schema 'soft' (any field names); official names three required fields. Send the official three.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/data-token/configure-information-security-risk-meta`
+    ///
+    /// ```ignore
+    /// let response = client.configure_risk_meta()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn configure_risk_meta(&self) -> builder::ConfigureRiskMeta<'_> {
         builder::ConfigureRiskMeta::new(self)
     }
 
-    /**Configure file meta
-
-    In the unofficial flow this call turns the temporary token into the permanent handle you store. The official page body was not reachable, so required/optional flags are unverified.
-
-    Conflict: Whether this step or the upload itself makes the token permanent: unofficial says this step; official upstream page says the upload does. Unresolved.
-
-    Conflict: 'dtk-' prefix is from hand-authored stubs only.
-
-    Sends a `POST` request to `/data-token/configure-file-meta`
-
-    ```ignore
-    let response = client.configure_file_meta()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Configure file meta
+    ///
+    /// In the unofficial flow this call turns the temporary token into the permanent handle you store. The official page body was not reachable, so required/optional flags are unverified.
+    ///
+    /// Conflict: Whether this step or the upload itself makes the token permanent: unofficial says this step; official upstream page says the upload does. Unresolved.
+    ///
+    /// Conflict: 'dtk-' prefix is from hand-authored stubs only.
+    ///
+    /// Sends a `POST` request to `/data-token/configure-file-meta`
+    ///
+    /// ```ignore
+    /// let response = client.configure_file_meta()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn configure_file_meta(&self) -> builder::ConfigureFileMeta<'_> {
         builder::ConfigureFileMeta::new(self)
     }
 
-    /**List data tokens
-
-    Only the caller's tokens; filters match configured metadata only.
-
-    Sends a `GET` request to `/data-token/list-data-tokens`
-
-    Arguments:
-    - `filters_context`: Filter by context.
-    - `filters_meta_data_type`: Filter by data type.
-    - `filters_meta_file_extension`: Filter by extension.
-    - `filters_meta_file_file_name`: Filter by file name.
-    - `filters_token`: Filter by token.
-    - `page`: Page number (starting at 1: inferred).
-    - `per_page`: Items per page.
-    ```ignore
-    let response = client.list_data_tokens()
-        .filters_context(filters_context)
-        .filters_meta_data_type(filters_meta_data_type)
-        .filters_meta_file_extension(filters_meta_file_extension)
-        .filters_meta_file_file_name(filters_meta_file_file_name)
-        .filters_token(filters_token)
-        .page(page)
-        .per_page(per_page)
-        .send()
-        .await;
-    ```*/
+    /// List data tokens
+    ///
+    /// Only the caller's tokens; filters match configured metadata only.
+    ///
+    /// Sends a `GET` request to `/data-token/list-data-tokens`
+    ///
+    /// Arguments:
+    /// - `filters_context`: Filter by context.
+    /// - `filters_meta_data_type`: Filter by data type.
+    /// - `filters_meta_file_extension`: Filter by extension.
+    /// - `filters_meta_file_file_name`: Filter by file name.
+    /// - `filters_token`: Filter by token.
+    /// - `page`: Page number (starting at 1: inferred).
+    /// - `per_page`: Items per page.
+    /// ```ignore
+    /// let response = client.list_data_tokens()
+    ///     .filters_context(filters_context)
+    ///     .filters_meta_data_type(filters_meta_data_type)
+    ///     .filters_meta_file_extension(filters_meta_file_extension)
+    ///     .filters_meta_file_file_name(filters_meta_file_file_name)
+    ///     .filters_token(filters_token)
+    ///     .page(page)
+    ///     .per_page(per_page)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_data_tokens(&self) -> builder::ListDataTokens<'_> {
         builder::ListDataTokens::new(self)
     }
 
-    /**Update data token
-
-    Official: replaces data and/or metadata of a permanent token; the new data is routed to devices like an exchange. Response not documented on the official page.
-
-    Conflict: Path/shape conflict: official = POST /data-token/update-data, JSON {dataToken, data, meta}; unofficial probe = POST /data-token/update-data-token, form {token, fileName, context}, expects 202 + ack. The probe's path was NOT among those re-verified by the alignment commit, so the official page is preferred here; both routes may exist (data replace vs metadata-only). Verify against a server.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/data-token/update-data`
-
-    ```ignore
-    let response = client.update_data_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Update data token
+    ///
+    /// Official: replaces data and/or metadata of a permanent token; the new data is routed to devices like an exchange. Response not documented on the official page.
+    ///
+    /// Conflict: Path/shape conflict: official = POST /data-token/update-data, JSON {dataToken, data, meta}; unofficial probe = POST /data-token/update-data-token, form {token, fileName, context}, expects 202 + ack. The probe's path was NOT among those re-verified by the alignment commit, so the official page is preferred here; both routes may exist (data replace vs metadata-only). Verify against a server.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/data-token/update-data`
+    ///
+    /// ```ignore
+    /// let response = client.update_data_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn update_data_token(&self) -> builder::UpdateDataToken<'_> {
         builder::UpdateDataToken::new(self)
     }
 
-    /**Delete data
-
-    Official page for this endpoint was not reachable.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/data-token/delete-data`
-
-    ```ignore
-    let response = client.delete_data()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Delete data
+    ///
+    /// Official page for this endpoint was not reachable.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/data-token/delete-data`
+    ///
+    /// ```ignore
+    /// let response = client.delete_data()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn delete_data(&self) -> builder::DeleteData<'_> {
         builder::DeleteData::new(self)
     }
 
-    /**Get data token transaction count statistics
-
-    **Inferred.** Named (GET) in some versions of the official navigation only; path, parameters and response are inferred.
-
-    Appears (with GET) only in some versions of the official nav; no page body, path or parameters were found.
-
-    Sends a `GET` request to `/data-token/transaction-count-statistics`
-
-    ```ignore
-    let response = client.data_token_transaction_statistics()
-        .send()
-        .await;
-    ```*/
+    /// Get data token transaction count statistics
+    ///
+    /// **Inferred.** Named (GET) in some versions of the official navigation only; path, parameters and response are inferred.
+    ///
+    /// Appears (with GET) only in some versions of the official nav; no page body, path or parameters were found.
+    ///
+    /// Sends a `GET` request to `/data-token/transaction-count-statistics`
+    ///
+    /// ```ignore
+    /// let response = client.data_token_transaction_statistics()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn data_token_transaction_statistics(&self) -> builder::DataTokenTransactionStatistics<'_> {
         builder::DataTokenTransactionStatistics::new(self)
     }
 
-    /**Request unique identifier (i.e. Register new device)
-
-    Path corrected by the wire-alignment commit (was /device/request-device-id). Official page exists (nav POST) but body not reachable. Official model: a device is its own profile with its own keys and must register its public key before approval.
-
-    Conflict: Guides still show /device/request-device-id; believe the probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/device/request-unique-identifier`
-
-    ```ignore
-    let response = client.request_unique_identifier()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Request unique identifier (i.e. Register new device)
+    ///
+    /// Path corrected by the wire-alignment commit (was /device/request-device-id). Official page exists (nav POST) but body not reachable. Official model: a device is its own profile with its own keys and must register its public key before approval.
+    ///
+    /// Conflict: Guides still show /device/request-device-id; believe the probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/device/request-unique-identifier`
+    ///
+    /// ```ignore
+    /// let response = client.request_unique_identifier()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn request_unique_identifier(&self) -> builder::RequestUniqueIdentifier<'_> {
         builder::RequestUniqueIdentifier::new(self)
     }
 
-    /**Retrieve unique identifier
-
-    Call after the request command's ack. Official nav also says POST.
-
-    Conflict: Stub/guides: GET /device/retrieve-device-id/{commandId} returning {deviceId}; aligned probe: POST form {id} returning deviceIdentifier. Believe probe.
-
-    Sends a `POST` request to `/device/retrieve-unique-identifier`
-
-    ```ignore
-    let response = client.retrieve_unique_identifier()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve unique identifier
+    ///
+    /// Call after the request command's ack. Official nav also says POST.
+    ///
+    /// Conflict: Stub/guides: GET /device/retrieve-device-id/{commandId} returning {deviceId}; aligned probe: POST form {id} returning deviceIdentifier. Believe probe.
+    ///
+    /// Sends a `POST` request to `/device/retrieve-unique-identifier`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_unique_identifier()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_unique_identifier(&self) -> builder::RetrieveUniqueIdentifier<'_> {
         builder::RetrieveUniqueIdentifier::new(self)
     }
 
-    /**Retrieve profile devices
-
-    Lists the profile's devices, including ones pending approval (official approve-device page).
-
-    Sends a `GET` request to `/device/retrieve-profile-devices`
-
-    ```ignore
-    let response = client.list_profile_devices()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve profile devices
+    ///
+    /// Lists the profile's devices, including ones pending approval (official approve-device page).
+    ///
+    /// Sends a `GET` request to `/device/retrieve-profile-devices`
+    ///
+    /// ```ignore
+    /// let response = client.list_profile_devices()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_profile_devices(&self) -> builder::ListProfileDevices<'_> {
         builder::ListProfileDevices::new(self)
     }
 
-    /**Configure device meta
-
-    Path and field names corrected by the alignment commit (was /device/configure-device-meta with deviceId/displayName/tags). Official page body not reachable.
-
-    Conflict: Stub/guides: displayName + tags fields; aligned probe: name. Believe probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/device/configure-meta`
-
-    ```ignore
-    let response = client.configure_device_meta()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Configure device meta
+    ///
+    /// Path and field names corrected by the alignment commit (was /device/configure-device-meta with deviceId/displayName/tags). Official page body not reachable.
+    ///
+    /// Conflict: Stub/guides: displayName + tags fields; aligned probe: name. Believe probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/device/configure-meta`
+    ///
+    /// ```ignore
+    /// let response = client.configure_device_meta()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn configure_device_meta(&self) -> builder::ConfigureDeviceMeta<'_> {
         builder::ConfigureDeviceMeta::new(self)
     }
 
-    /**Approve device
-
-    Device must have registered its public key first (official). After approval storage devices get new data and authenticators get ballots.
-
-    Conflict: Stub/guides use field deviceId; official + probe use deviceIdentifier.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/device/approve-device`
-
-    ```ignore
-    let response = client.approve_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Approve device
+    ///
+    /// Device must have registered its public key first (official). After approval storage devices get new data and authenticators get ballots.
+    ///
+    /// Conflict: Stub/guides use field deviceId; official + probe use deviceIdentifier.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/device/approve-device`
+    ///
+    /// ```ignore
+    /// let response = client.approve_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn approve_device(&self) -> builder::ApproveDevice<'_> {
         builder::ApproveDevice::new(self)
     }
 
-    /**Reject device
-
-    Official page body not reachable; path/field from probe (field renamed by alignment commit).
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/device/reject-device`
-
-    ```ignore
-    let response = client.reject_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Reject device
+    ///
+    /// Official page body not reachable; path/field from probe (field renamed by alignment commit).
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/device/reject-device`
+    ///
+    /// ```ignore
+    /// let response = client.reject_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn reject_device(&self) -> builder::RejectDevice<'_> {
         builder::RejectDevice::new(self)
     }
 
-    /**Retrieve device configuration
-
-    Everything a device needs to connect to RabbitMQ and authenticate; treat as secret.
-
-    Conflict: Official: GET /device/retrieve-device-configuration/{deviceIdentifier}. Unofficial probe: POST /device/download-device-configuration with form deviceIdentifier (expects 200; path not changed by the alignment commit). Prefer the official route; the probe route may also exist.
-
-    Sends a `GET` request to `/device/retrieve-device-configuration/{deviceIdentifier}`
-
-    Arguments:
-    - `device_identifier`: Device identifier.
-    ```ignore
-    let response = client.retrieve_device_configuration()
-        .device_identifier(device_identifier)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve device configuration
+    ///
+    /// Everything a device needs to connect to RabbitMQ and authenticate; treat as secret.
+    ///
+    /// Conflict: Official: GET /device/retrieve-device-configuration/{deviceIdentifier}. Unofficial probe: POST /device/download-device-configuration with form deviceIdentifier (expects 200; path not changed by the alignment commit). Prefer the official route; the probe route may also exist.
+    ///
+    /// Sends a `GET` request to `/device/retrieve-device-configuration/{deviceIdentifier}`
+    ///
+    /// Arguments:
+    /// - `device_identifier`: Device identifier.
+    /// ```ignore
+    /// let response = client.retrieve_device_configuration()
+    ///     .device_identifier(device_identifier)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_device_configuration(&self) -> builder::RetrieveDeviceConfiguration<'_> {
         builder::RetrieveDeviceConfiguration::new(self)
     }
 
-    /**Remove device
-
-    Permanent: revokes queue access and device OAuth credentials; data on a removed storage device becomes unreachable.
-
-    Conflict: Guides: /device/remove-device with deviceId; official + probe: /device/remove with deviceIdentifier.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/device/remove`
-
-    ```ignore
-    let response = client.remove_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Remove device
+    ///
+    /// Permanent: revokes queue access and device OAuth credentials; data on a removed storage device becomes unreachable.
+    ///
+    /// Conflict: Guides: /device/remove-device with deviceId; official + probe: /device/remove with deviceIdentifier.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/device/remove`
+    ///
+    /// ```ignore
+    /// let response = client.remove_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn remove_device(&self) -> builder::RemoveDevice<'_> {
         builder::RemoveDevice::new(self)
     }
 
-    /**Register storage device
-
-    Path corrected by the alignment commit (was /storage/register-storage-device). Official overview: registration must follow device approval. Official endpoint page not reachable.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/storage/register`
-
-    ```ignore
-    let response = client.register_storage_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register storage device
+    ///
+    /// Path corrected by the alignment commit (was /storage/register-storage-device). Official overview: registration must follow device approval. Official endpoint page not reachable.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/storage/register`
+    ///
+    /// ```ignore
+    /// let response = client.register_storage_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_storage_device(&self) -> builder::RegisterStorageDevice<'_> {
         builder::RegisterStorageDevice::new(self)
     }
 
-    /**List storage devices
-
-    Official page exists, body not reachable.
-
-    Sends a `GET` request to `/storage/list-storage-devices`
-
-    ```ignore
-    let response = client.list_storage_devices()
-        .send()
-        .await;
-    ```*/
+    /// List storage devices
+    ///
+    /// Official page exists, body not reachable.
+    ///
+    /// Sends a `GET` request to `/storage/list-storage-devices`
+    ///
+    /// ```ignore
+    /// let response = client.list_storage_devices()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_storage_devices(&self) -> builder::ListStorageDevices<'_> {
         builder::ListStorageDevices::new(self)
     }
 
-    /**Synchronize device
-
-    Triggers a consistency sync coordinated over RabbitMQ; device must be online. HTTP response not documented.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/storage/sync-device`
-
-    ```ignore
-    let response = client.synchronize_storage_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Synchronize device
+    ///
+    /// Triggers a consistency sync coordinated over RabbitMQ; device must be online. HTTP response not documented.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/storage/sync-device`
+    ///
+    /// ```ignore
+    /// let response = client.synchronize_storage_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn synchronize_storage_device(&self) -> builder::SynchronizeStorageDevice<'_> {
         builder::SynchronizeStorageDevice::new(self)
     }
 
-    /**Remove storage
-
-    Removes only the storage role; device stays registered.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/storage/remove`
-
-    ```ignore
-    let response = client.remove_storage_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Remove storage
+    ///
+    /// Removes only the storage role; device stays registered.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/storage/remove`
+    ///
+    /// ```ignore
+    /// let response = client.remove_storage_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn remove_storage_device(&self) -> builder::RemoveStorageDevice<'_> {
         builder::RemoveStorageDevice::new(self)
     }
 
-    /**Register authenticator
-
-    Path corrected by the alignment commit (was /verified-authenticator/register-authenticator). Official page body not reachable.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/register`
-
-    ```ignore
-    let response = client.register_authenticator()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register authenticator
+    ///
+    /// Path corrected by the alignment commit (was /verified-authenticator/register-authenticator). Official page body not reachable.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/register`
+    ///
+    /// ```ignore
+    /// let response = client.register_authenticator()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_authenticator(&self) -> builder::RegisterAuthenticator<'_> {
         builder::RegisterAuthenticator::new(self)
     }
 
-    /**List verified authenticators
-
-    **Inferred.** Only the name is known (an official page exists without a readable body). Path, method and response shape are inferred.
-
-    Official page exists but no method, path or body was found.
-
-    Sends a `GET` request to `/verified-authenticator/list`
-
-    ```ignore
-    let response = client.list_authenticators()
-        .send()
-        .await;
-    ```*/
+    /// List verified authenticators
+    ///
+    /// **Inferred.** Only the name is known (an official page exists without a readable body). Path, method and response shape are inferred.
+    ///
+    /// Official page exists but no method, path or body was found.
+    ///
+    /// Sends a `GET` request to `/verified-authenticator/list`
+    ///
+    /// ```ignore
+    /// let response = client.list_authenticators()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_authenticators(&self) -> builder::ListAuthenticators<'_> {
         builder::ListAuthenticators::new(self)
     }
 
-    /**Retrieve voting strategy
-
-    **Inferred.** Only the name is known; a pre-alignment guide mentions /verified-authenticator/retrieve-strategy (unverified). Method and response shape are inferred.
-
-    Official page exists, body not reachable. A pre-alignment unofficial guide mentions /verified-authenticator/retrieve-strategy (unverified).
-
-    Sends a `GET` request to `/verified-authenticator/retrieve-strategy`
-
-    ```ignore
-    let response = client.retrieve_voting_strategy()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve voting strategy
+    ///
+    /// **Inferred.** Only the name is known; a pre-alignment guide mentions /verified-authenticator/retrieve-strategy (unverified). Method and response shape are inferred.
+    ///
+    /// Official page exists, body not reachable. A pre-alignment unofficial guide mentions /verified-authenticator/retrieve-strategy (unverified).
+    ///
+    /// Sends a `GET` request to `/verified-authenticator/retrieve-strategy`
+    ///
+    /// ```ignore
+    /// let response = client.retrieve_voting_strategy()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_voting_strategy(&self) -> builder::RetrieveVotingStrategy<'_> {
         builder::RetrieveVotingStrategy::new(self)
     }
 
-    /**Set quorum size
-
-    **Inferred.** Only the name is known; the path and field follow the sibling set-* endpoints (form bodies) and are inferred.
-
-    Official page exists, body not reachable. Sibling pages use POST /verified-authenticator/set-* with form bodies, but the path and parameter for this one were not seen.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/set-quorum-size`
-
-    ```ignore
-    let response = client.set_quorum_size()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Set quorum size
+    ///
+    /// **Inferred.** Only the name is known; the path and field follow the sibling set-* endpoints (form bodies) and are inferred.
+    ///
+    /// Official page exists, body not reachable. Sibling pages use POST /verified-authenticator/set-* with form bodies, but the path and parameter for this one were not seen.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/set-quorum-size`
+    ///
+    /// ```ignore
+    /// let response = client.set_quorum_size()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn set_quorum_size(&self) -> builder::SetQuorumSize<'_> {
         builder::SetQuorumSize::new(self)
     }
 
-    /**Set quorum strategy
-
-    Profile-wide default unless a voting configuration overrides it. Response not documented.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/set-quorum-strategy`
-
-    ```ignore
-    let response = client.set_quorum_strategy()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Set quorum strategy
+    ///
+    /// Profile-wide default unless a voting configuration overrides it. Response not documented.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/set-quorum-strategy`
+    ///
+    /// ```ignore
+    /// let response = client.set_quorum_strategy()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn set_quorum_strategy(&self) -> builder::SetQuorumStrategy<'_> {
         builder::SetQuorumStrategy::new(self)
     }
 
-    /**Set voting time limit
-
-    Profile-wide default unless overridden by a voting configuration. Response not documented.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/set-voting-time-limit`
-
-    ```ignore
-    let response = client.set_voting_time_limit()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Set voting time limit
+    ///
+    /// Profile-wide default unless overridden by a voting configuration. Response not documented.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/set-voting-time-limit`
+    ///
+    /// ```ignore
+    /// let response = client.set_voting_time_limit()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn set_voting_time_limit(&self) -> builder::SetVotingTimeLimit<'_> {
         builder::SetVotingTimeLimit::new(self)
     }
 
-    /**Set maximum voting attempts
-
-    Response not documented.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/set-maximum-voting-attempts`
-
-    ```ignore
-    let response = client.set_maximum_voting_attempts()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Set maximum voting attempts
+    ///
+    /// Response not documented.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/set-maximum-voting-attempts`
+    ///
+    /// ```ignore
+    /// let response = client.set_maximum_voting_attempts()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn set_maximum_voting_attempts(&self) -> builder::SetMaximumVotingAttempts<'_> {
         builder::SetMaximumVotingAttempts::new(self)
     }
 
-    /**Remove authenticator
-
-    Removes only the authenticator role; open polls may still accept its votes until they expire. Official curl targets https://sandbox.privicore.com:9009. Response not documented.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/remove`
-
-    ```ignore
-    let response = client.remove_authenticator()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Remove authenticator
+    ///
+    /// Removes only the authenticator role; open polls may still accept its votes until they expire. Official curl targets https://sandbox.privicore.com:9009. Response not documented.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/remove`
+    ///
+    /// ```ignore
+    /// let response = client.remove_authenticator()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn remove_authenticator(&self) -> builder::RemoveAuthenticator<'_> {
         builder::RemoveAuthenticator::new(self)
     }
 
-    /**Register voting configuration
-
-    Named voting rules that policies reference.
-
-    Conflict: Stub/guides: form-encoded POST /verified-authenticator/voting-configuration/create; official + probe: JSON to .../register.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/voting-configuration/register`
-
-    ```ignore
-    let response = client.register_voting_configuration()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register voting configuration
+    ///
+    /// Named voting rules that policies reference.
+    ///
+    /// Conflict: Stub/guides: form-encoded POST /verified-authenticator/voting-configuration/create; official + probe: JSON to .../register.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/voting-configuration/register`
+    ///
+    /// ```ignore
+    /// let response = client.register_voting_configuration()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_voting_configuration(&self) -> builder::RegisterVotingConfiguration<'_> {
         builder::RegisterVotingConfiguration::new(self)
     }
 
-    /**Update voting configuration
-
-    **Inferred.** An official page exists without a readable body. Path and body (the register body, keyed by `name`) are inferred.
-
-    Official page exists; body not reachable.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/verified-authenticator/voting-configuration/update`
-
-    ```ignore
-    let response = client.update_voting_configuration()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Update voting configuration
+    ///
+    /// **Inferred.** An official page exists without a readable body. Path and body (the register body, keyed by `name`) are inferred.
+    ///
+    /// Official page exists; body not reachable.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/verified-authenticator/voting-configuration/update`
+    ///
+    /// ```ignore
+    /// let response = client.update_voting_configuration()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn update_voting_configuration(&self) -> builder::UpdateVotingConfiguration<'_> {
         builder::UpdateVotingConfiguration::new(self)
     }
 
-    /**List voting configurations
-
-    **Inferred.** An official page exists without a readable body. Path and response shape are inferred.
-
-    Official page exists; body not reachable.
-
-    Sends a `GET` request to `/verified-authenticator/voting-configuration/list`
-
-    ```ignore
-    let response = client.list_voting_configurations()
-        .send()
-        .await;
-    ```*/
+    /// List voting configurations
+    ///
+    /// **Inferred.** An official page exists without a readable body. Path and response shape are inferred.
+    ///
+    /// Official page exists; body not reachable.
+    ///
+    /// Sends a `GET` request to `/verified-authenticator/voting-configuration/list`
+    ///
+    /// ```ignore
+    /// let response = client.list_voting_configurations()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_voting_configurations(&self) -> builder::ListVotingConfigurations<'_> {
         builder::ListVotingConfigurations::new(self)
     }
 
-    /**Retrieve voting configuration
-
-    **Inferred.** An official page exists without a readable body. Path (keyed by name, as policies are) and response shape are inferred.
-
-    Official page exists; body not reachable.
-
-    Sends a `GET` request to `/verified-authenticator/voting-configuration/retrieve/{name}`
-
-    Arguments:
-    - `name`: Voting configuration name.
-    ```ignore
-    let response = client.retrieve_voting_configuration()
-        .name(name)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve voting configuration
+    ///
+    /// **Inferred.** An official page exists without a readable body. Path (keyed by name, as policies are) and response shape are inferred.
+    ///
+    /// Official page exists; body not reachable.
+    ///
+    /// Sends a `GET` request to `/verified-authenticator/voting-configuration/retrieve/{name}`
+    ///
+    /// Arguments:
+    /// - `name`: Voting configuration name.
+    /// ```ignore
+    /// let response = client.retrieve_voting_configuration()
+    ///     .name(name)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_voting_configuration(&self) -> builder::RetrieveVotingConfiguration<'_> {
         builder::RetrieveVotingConfiguration::new(self)
     }
 
-    /**List policy templates
-
-    Template id -> policyTemplateId, event ids -> applyingEventIds when registering.
-
-    Conflict: Docset stub says the response is an array; official + probe say an object keyed by template id.
-
-    Sends a `GET` request to `/policy/list-policy-templates`
-
-    ```ignore
-    let response = client.list_policy_templates()
-        .send()
-        .await;
-    ```*/
+    /// List policy templates
+    ///
+    /// Template id -> policyTemplateId, event ids -> applyingEventIds when registering.
+    ///
+    /// Conflict: Docset stub says the response is an array; official + probe say an object keyed by template id.
+    ///
+    /// Sends a `GET` request to `/policy/list-policy-templates`
+    ///
+    /// ```ignore
+    /// let response = client.list_policy_templates()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_policy_templates(&self) -> builder::ListPolicyTemplates<'_> {
         builder::ListPolicyTemplates::new(self)
     }
 
-    /**Register policy
-
-    New policies start inactive; activate them explicitly.
-
-    Conflict: Voting-config field: official 'configurationId' vs aligned probe 'votingConfigurationId' (value = config name). Unresolved; the server may ignore unknown keys, so a probe success does not prove its key is used.
-
-    Conflict: Stub/guides: form-encoded with comma-separated event ids; official + probe: JSON with an array.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/policy/register`
-
-    ```ignore
-    let response = client.register_policy()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register policy
+    ///
+    /// New policies start inactive; activate them explicitly.
+    ///
+    /// Conflict: Voting-config field: official 'configurationId' vs aligned probe 'votingConfigurationId' (value = config name). Unresolved; the server may ignore unknown keys, so a probe success does not prove its key is used.
+    ///
+    /// Conflict: Stub/guides: form-encoded with comma-separated event ids; official + probe: JSON with an array.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/policy/register`
+    ///
+    /// ```ignore
+    /// let response = client.register_policy()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_policy(&self) -> builder::RegisterPolicy<'_> {
         builder::RegisterPolicy::new(self)
     }
 
-    /**List active policies
-
-    **Inferred.** An official page exists without a readable body. Path and response shape are inferred.
-
-    Official page exists, body not reachable.
-
-    Sends a `GET` request to `/policy/list-active-policies`
-
-    ```ignore
-    let response = client.list_active_policies()
-        .send()
-        .await;
-    ```*/
+    /// List active policies
+    ///
+    /// **Inferred.** An official page exists without a readable body. Path and response shape are inferred.
+    ///
+    /// Official page exists, body not reachable.
+    ///
+    /// Sends a `GET` request to `/policy/list-active-policies`
+    ///
+    /// ```ignore
+    /// let response = client.list_active_policies()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_active_policies(&self) -> builder::ListActivePolicies<'_> {
         builder::ListActivePolicies::new(self)
     }
 
-    /**List inactive policies
-
-    **Inferred.** Named in the official navigation only. Path and response shape are inferred.
-
-    Named in the official nav; no page body found.
-
-    Sends a `GET` request to `/policy/list-inactive-policies`
-
-    ```ignore
-    let response = client.list_inactive_policies()
-        .send()
-        .await;
-    ```*/
+    /// List inactive policies
+    ///
+    /// **Inferred.** Named in the official navigation only. Path and response shape are inferred.
+    ///
+    /// Named in the official nav; no page body found.
+    ///
+    /// Sends a `GET` request to `/policy/list-inactive-policies`
+    ///
+    /// ```ignore
+    /// let response = client.list_inactive_policies()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_inactive_policies(&self) -> builder::ListInactivePolicies<'_> {
         builder::ListInactivePolicies::new(self)
     }
 
-    /**Activate policy
-
-    Path and field corrected by the alignment commit (was /policy/activate-policy with form name). Official page body not reachable.
-
-    Conflict: Guides/stub: POST /policy/activate-policy with {name}; aligned probe: /policy/activate with {policyId}. Believe probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/policy/activate`
-
-    ```ignore
-    let response = client.activate_policy()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Activate policy
+    ///
+    /// Path and field corrected by the alignment commit (was /policy/activate-policy with form name). Official page body not reachable.
+    ///
+    /// Conflict: Guides/stub: POST /policy/activate-policy with {name}; aligned probe: /policy/activate with {policyId}. Believe probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/policy/activate`
+    ///
+    /// ```ignore
+    /// let response = client.activate_policy()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn activate_policy(&self) -> builder::ActivatePolicy<'_> {
         builder::ActivatePolicy::new(self)
     }
 
-    /**Deactivate policy
-
-    Path and field corrected by the alignment commit (was /policy/deactivate-policy with form name). Official page body not reachable.
-
-    Conflict: Guides/stub: POST /policy/deactivate-policy with {name}; aligned probe: /policy/deactivate with {policyId}. Believe probe.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/policy/deactivate`
-
-    ```ignore
-    let response = client.deactivate_policy()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Deactivate policy
+    ///
+    /// Path and field corrected by the alignment commit (was /policy/deactivate-policy with form name). Official page body not reachable.
+    ///
+    /// Conflict: Guides/stub: POST /policy/deactivate-policy with {name}; aligned probe: /policy/deactivate with {policyId}. Believe probe.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/policy/deactivate`
+    ///
+    /// ```ignore
+    /// let response = client.deactivate_policy()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn deactivate_policy(&self) -> builder::DeactivatePolicy<'_> {
         builder::DeactivatePolicy::new(self)
     }
 
-    /**Delete policy
-
-    **Inferred.** An official page exists without a readable body. Path and the `policyId` field follow activate/deactivate and are inferred.
-
-    Official page exists, body not reachable.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/policy/delete`
-
-    ```ignore
-    let response = client.delete_policy()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Delete policy
+    ///
+    /// **Inferred.** An official page exists without a readable body. Path and the `policyId` field follow activate/deactivate and are inferred.
+    ///
+    /// Official page exists, body not reachable.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/policy/delete`
+    ///
+    /// ```ignore
+    /// let response = client.delete_policy()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn delete_policy(&self) -> builder::DeletePolicy<'_> {
         builder::DeletePolicy::new(self)
     }
 
-    /**Retrieve policy by name
-
-    Only known from the aligned probes.
-
-    Sends a `GET` request to `/policy/retrieve-policy/{name}`
-
-    Arguments:
-    - `name`: Policy name.
-    ```ignore
-    let response = client.retrieve_policy()
-        .name(name)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve policy by name
+    ///
+    /// Only known from the aligned probes.
+    ///
+    /// Sends a `GET` request to `/policy/retrieve-policy/{name}`
+    ///
+    /// Arguments:
+    /// - `name`: Policy name.
+    /// ```ignore
+    /// let response = client.retrieve_policy()
+    ///     .name(name)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_policy(&self) -> builder::RetrievePolicy<'_> {
         builder::RetrievePolicy::new(self)
     }
 
-    /**Register Directory
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/register`
-
-    ```ignore
-    let response = client.register_directory()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Register Directory
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/register`
+    ///
+    /// ```ignore
+    /// let response = client.register_directory()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn register_directory(&self) -> builder::RegisterDirectory<'_> {
         builder::RegisterDirectory::new(self)
     }
 
-    /**Retrieve owned Directories
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/retrieve-owned-directories`
-
-    ```ignore
-    let response = client.list_owned_directories()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve owned Directories
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/retrieve-owned-directories`
+    ///
+    /// ```ignore
+    /// let response = client.list_owned_directories()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_owned_directories(&self) -> builder::ListOwnedDirectories<'_> {
         builder::ListOwnedDirectories::new(self)
     }
 
-    /**Retrieve assigned directories
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/retrieve-assigned-directories`
-
-    ```ignore
-    let response = client.list_assigned_directories()
-        .send()
-        .await;
-    ```*/
+    /// Retrieve assigned directories
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/retrieve-assigned-directories`
+    ///
+    /// ```ignore
+    /// let response = client.list_assigned_directories()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_assigned_directories(&self) -> builder::ListAssignedDirectories<'_> {
         builder::ListAssignedDirectories::new(self)
     }
 
-    /**Retrieve Directory
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/retrieve-directory/{directoryId}`
-
-    Arguments:
-    - `directory_id`: Directory id.
-    ```ignore
-    let response = client.retrieve_directory()
-        .directory_id(directory_id)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve Directory
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/retrieve-directory/{directoryId}`
+    ///
+    /// Arguments:
+    /// - `directory_id`: Directory id.
+    /// ```ignore
+    /// let response = client.retrieve_directory()
+    ///     .directory_id(directory_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_directory(&self) -> builder::RetrieveDirectory<'_> {
         builder::RetrieveDirectory::new(self)
     }
 
-    /**Create Directory User
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/create-user`
-
-    ```ignore
-    let response = client.create_directory_user()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create Directory User
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/create-user`
+    ///
+    /// ```ignore
+    /// let response = client.create_directory_user()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn create_directory_user(&self) -> builder::CreateDirectoryUser<'_> {
         builder::CreateDirectoryUser::new(self)
     }
 
-    /**Update user information
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/update-user-information`
-
-    ```ignore
-    let response = client.update_directory_user()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Update user information
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/update-user-information`
+    ///
+    /// ```ignore
+    /// let response = client.update_directory_user()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn update_directory_user(&self) -> builder::UpdateDirectoryUser<'_> {
         builder::UpdateDirectoryUser::new(self)
     }
 
-    /**Invite Profile
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/invite-profile`
-
-    ```ignore
-    let response = client.invite_profile()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Invite Profile
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/invite-profile`
+    ///
+    /// ```ignore
+    /// let response = client.invite_profile()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn invite_profile(&self) -> builder::InviteProfile<'_> {
         builder::InviteProfile::new(self)
     }
 
-    /**Set profile password
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/set-profile-password`
-
-    ```ignore
-    let response = client.set_directory_profile_password()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Set profile password
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/set-profile-password`
+    ///
+    /// ```ignore
+    /// let response = client.set_directory_profile_password()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn set_directory_profile_password(&self) -> builder::SetDirectoryProfilePassword<'_> {
         builder::SetDirectoryProfilePassword::new(self)
     }
 
-    /**List Directory Invites
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/list-invites`
-
-    ```ignore
-    let response = client.list_directory_invites()
-        .send()
-        .await;
-    ```*/
+    /// List Directory Invites
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/list-invites`
+    ///
+    /// ```ignore
+    /// let response = client.list_directory_invites()
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_directory_invites(&self) -> builder::ListDirectoryInvites<'_> {
         builder::ListDirectoryInvites::new(self)
     }
 
-    /**Process Invitation
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/process-invitation`
-
-    ```ignore
-    let response = client.process_directory_invitation()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Process Invitation
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/process-invitation`
+    ///
+    /// ```ignore
+    /// let response = client.process_directory_invitation()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn process_directory_invitation(&self) -> builder::ProcessDirectoryInvitation<'_> {
         builder::ProcessDirectoryInvitation::new(self)
     }
 
-    /**Retrieve directory profile
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/retrieve-directory-profile/{profileId}`
-
-    Arguments:
-    - `profile_id`: Profile id.
-    ```ignore
-    let response = client.retrieve_directory_profile()
-        .profile_id(profile_id)
-        .send()
-        .await;
-    ```*/
+    /// Retrieve directory profile
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/retrieve-directory-profile/{profileId}`
+    ///
+    /// Arguments:
+    /// - `profile_id`: Profile id.
+    /// ```ignore
+    /// let response = client.retrieve_directory_profile()
+    ///     .profile_id(profile_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn retrieve_directory_profile(&self) -> builder::RetrieveDirectoryProfile<'_> {
         builder::RetrieveDirectoryProfile::new(self)
     }
 
-    /**List directory users
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/list-users/{directoryId}`
-
-    Arguments:
-    - `directory_id`: Directory id.
-    ```ignore
-    let response = client.list_directory_users()
-        .directory_id(directory_id)
-        .send()
-        .await;
-    ```*/
+    /// List directory users
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/list-users/{directoryId}`
+    ///
+    /// Arguments:
+    /// - `directory_id`: Directory id.
+    /// ```ignore
+    /// let response = client.list_directory_users()
+    ///     .directory_id(directory_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_directory_users(&self) -> builder::ListDirectoryUsers<'_> {
         builder::ListDirectoryUsers::new(self)
     }
 
-    /**Directory profiles info
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/profiles-info/{directoryId}`
-
-    Arguments:
-    - `directory_id`: Directory id.
-    ```ignore
-    let response = client.directory_profiles_info()
-        .directory_id(directory_id)
-        .send()
-        .await;
-    ```*/
+    /// Directory profiles info
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/profiles-info/{directoryId}`
+    ///
+    /// Arguments:
+    /// - `directory_id`: Directory id.
+    /// ```ignore
+    /// let response = client.directory_profiles_info()
+    ///     .directory_id(directory_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn directory_profiles_info(&self) -> builder::DirectoryProfilesInfo<'_> {
         builder::DirectoryProfilesInfo::new(self)
     }
 
-    /**Create profile device
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/create-profile-device`
-
-    ```ignore
-    let response = client.create_directory_profile_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create profile device
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/create-profile-device`
+    ///
+    /// ```ignore
+    /// let response = client.create_directory_profile_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn create_directory_profile_device(&self) -> builder::CreateDirectoryProfileDevice<'_> {
         builder::CreateDirectoryProfileDevice::new(self)
     }
 
-    /**Add storage device to profile
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/add-storage-device-to-profile`
-
-    ```ignore
-    let response = client.add_directory_storage_device()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Add storage device to profile
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/add-storage-device-to-profile`
+    ///
+    /// ```ignore
+    /// let response = client.add_directory_storage_device()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn add_directory_storage_device(&self) -> builder::AddDirectoryStorageDevice<'_> {
         builder::AddDirectoryStorageDevice::new(self)
     }
 
-    /**List directory devices
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Sends a `GET` request to `/directory/list-devices/{directoryId}`
-
-    Arguments:
-    - `directory_id`: Directory id.
-    ```ignore
-    let response = client.list_directory_devices()
-        .directory_id(directory_id)
-        .send()
-        .await;
-    ```*/
+    /// List directory devices
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Sends a `GET` request to `/directory/list-devices/{directoryId}`
+    ///
+    /// Arguments:
+    /// - `directory_id`: Directory id.
+    /// ```ignore
+    /// let response = client.list_directory_devices()
+    ///     .directory_id(directory_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_directory_devices(&self) -> builder::ListDirectoryDevices<'_> {
         builder::ListDirectoryDevices::new(self)
     }
 
-    /**Create directory voting pool
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/create-voting-pool`
-
-    ```ignore
-    let response = client.create_directory_voting_pool()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create directory voting pool
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/create-voting-pool`
+    ///
+    /// ```ignore
+    /// let response = client.create_directory_voting_pool()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn create_directory_voting_pool(&self) -> builder::CreateDirectoryVotingPool<'_> {
         builder::CreateDirectoryVotingPool::new(self)
     }
 
-    /**Store directory meta information
-
-    **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
-
-    Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/directory/store-meta-information`
-
-    ```ignore
-    let response = client.store_directory_meta()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Store directory meta information
+    ///
+    /// **Inferred.** Only the name is known (official navigation); method, path, fields and response are inferred, following the API's own naming. No source covers the Directory group.
+    ///
+    /// Only the name is known (official nav). No page body, method, path or parameters were found in the stored copy, and the unofficial project does not cover the Directory group at all.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/directory/store-meta-information`
+    ///
+    /// ```ignore
+    /// let response = client.store_directory_meta()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn store_directory_meta(&self) -> builder::StoreDirectoryMeta<'_> {
         builder::StoreDirectoryMeta::new(self)
     }
 
-    /**Create voting
-
-    **Inferred.** The official overview says it creates a poll manually (ballots go to authenticators) and that its status is followed with check-pool-status; the page body was not reachable. Path and fields are inferred. The command id is the pool id.
-
-    Official overview: manually creates a poll (ballots go to authenticators); status is then followed with Check pool status. Endpoint page body not reachable.
-
-    Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
-
-    Sends a `POST` request to `/voting/create-voting`
-
-    ```ignore
-    let response = client.create_voting()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create voting
+    ///
+    /// **Inferred.** The official overview says it creates a poll manually (ballots go to authenticators) and that its status is followed with check-pool-status; the page body was not reachable. Path and fields are inferred. The command id is the pool id.
+    ///
+    /// Official overview: manually creates a poll (ballots go to authenticators); status is then followed with Check pool status. Endpoint page body not reachable.
+    ///
+    /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
+    ///
+    /// Sends a `POST` request to `/voting/create-voting`
+    ///
+    /// ```ignore
+    /// let response = client.create_voting()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn create_voting(&self) -> builder::CreateVoting<'_> {
         builder::CreateVoting::new(self)
     }
 
-    /**Check pool status
-
-    Unofficial best-effort probe only; official page not reachable. How a client learns a poolId is not documented.
-
-    Conflict: Path is unverified: the probe never asserts a status code for this call.
-
-    Sends a `GET` request to `/voting/check-pool-status/{poolId}`
-
-    Arguments:
-    - `pool_id`: Pool id (the command id of create-voting).
-    ```ignore
-    let response = client.check_pool_status()
-        .pool_id(pool_id)
-        .send()
-        .await;
-    ```*/
+    /// Check pool status
+    ///
+    /// Unofficial best-effort probe only; official page not reachable. How a client learns a poolId is not documented.
+    ///
+    /// Conflict: Path is unverified: the probe never asserts a status code for this call.
+    ///
+    /// Sends a `GET` request to `/voting/check-pool-status/{poolId}`
+    ///
+    /// Arguments:
+    /// - `pool_id`: Pool id (the command id of create-voting).
+    /// ```ignore
+    /// let response = client.check_pool_status()
+    ///     .pool_id(pool_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn check_pool_status(&self) -> builder::CheckPoolStatus<'_> {
         builder::CheckPoolStatus::new(self)
     }
@@ -9836,9 +9836,9 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /**Builder for [`Client::check_server_health`]
-
-    [`Client::check_server_health`]: super::Client::check_server_health*/
+    /// Builder for [`Client::check_server_health`]
+    ///
+    /// [`Client::check_server_health`]: super::Client::check_server_health
     #[derive(Debug, Clone)]
     pub struct CheckServerHealth<'a> {
         client: &'a super::Client,
@@ -9882,9 +9882,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::request_command_status`]
-
-    [`Client::request_command_status`]: super::Client::request_command_status*/
+    /// Builder for [`Client::request_command_status`]
+    ///
+    /// [`Client::request_command_status`]: super::Client::request_command_status
     #[derive(Debug, Clone)]
     pub struct RequestCommandStatus<'a> {
         client: &'a super::Client,
@@ -9982,9 +9982,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_profile`]
-
-    [`Client::register_profile`]: super::Client::register_profile*/
+    /// Builder for [`Client::register_profile`]
+    ///
+    /// [`Client::register_profile`]: super::Client::register_profile
     #[derive(Debug, Clone)]
     pub struct RegisterProfile<'a> {
         client: &'a super::Client,
@@ -10066,9 +10066,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::authenticate`]
-
-    [`Client::authenticate`]: super::Client::authenticate*/
+    /// Builder for [`Client::authenticate`]
+    ///
+    /// [`Client::authenticate`]: super::Client::authenticate
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
@@ -10150,9 +10150,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_profile_id`]
-
-    [`Client::retrieve_profile_id`]: super::Client::retrieve_profile_id*/
+    /// Builder for [`Client::retrieve_profile_id`]
+    ///
+    /// [`Client::retrieve_profile_id`]: super::Client::retrieve_profile_id
     #[derive(Debug, Clone)]
     pub struct RetrieveProfileId<'a> {
         client: &'a super::Client,
@@ -10202,9 +10202,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::change_password`]
-
-    [`Client::change_password`]: super::Client::change_password*/
+    /// Builder for [`Client::change_password`]
+    ///
+    /// [`Client::change_password`]: super::Client::change_password
     #[derive(Debug, Clone)]
     pub struct ChangePassword<'a> {
         client: &'a super::Client,
@@ -10289,9 +10289,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::generate_token_qr`]
-
-    [`Client::generate_token_qr`]: super::Client::generate_token_qr*/
+    /// Builder for [`Client::generate_token_qr`]
+    ///
+    /// [`Client::generate_token_qr`]: super::Client::generate_token_qr
     #[derive(Debug, Clone)]
     pub struct GenerateTokenQr<'a> {
         client: &'a super::Client,
@@ -10369,9 +10369,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::reauthorize_authorization_token`]
-
-    [`Client::reauthorize_authorization_token`]: super::Client::reauthorize_authorization_token*/
+    /// Builder for [`Client::reauthorize_authorization_token`]
+    ///
+    /// [`Client::reauthorize_authorization_token`]: super::Client::reauthorize_authorization_token
     #[derive(Debug, Clone)]
     pub struct ReauthorizeAuthorizationToken<'a> {
         client: &'a super::Client,
@@ -10463,9 +10463,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::revoke_authorization_token`]
-
-    [`Client::revoke_authorization_token`]: super::Client::revoke_authorization_token*/
+    /// Builder for [`Client::revoke_authorization_token`]
+    ///
+    /// [`Client::revoke_authorization_token`]: super::Client::revoke_authorization_token
     #[derive(Debug, Clone)]
     pub struct RevokeAuthorizationToken<'a> {
         client: &'a super::Client,
@@ -10540,9 +10540,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_token_expiry`]
-
-    [`Client::retrieve_token_expiry`]: super::Client::retrieve_token_expiry*/
+    /// Builder for [`Client::retrieve_token_expiry`]
+    ///
+    /// [`Client::retrieve_token_expiry`]: super::Client::retrieve_token_expiry
     #[derive(Debug, Clone)]
     pub struct RetrieveTokenExpiry<'a> {
         client: &'a super::Client,
@@ -10619,9 +10619,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_oauth_application`]
-
-    [`Client::register_oauth_application`]: super::Client::register_oauth_application*/
+    /// Builder for [`Client::register_oauth_application`]
+    ///
+    /// [`Client::register_oauth_application`]: super::Client::register_oauth_application
     #[derive(Debug, Clone)]
     pub struct RegisterOauthApplication<'a> {
         client: &'a super::Client,
@@ -10711,9 +10711,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_oauth_application_configuration`]
-
-    [`Client::retrieve_oauth_application_configuration`]: super::Client::retrieve_oauth_application_configuration*/
+    /// Builder for [`Client::retrieve_oauth_application_configuration`]
+    ///
+    /// [`Client::retrieve_oauth_application_configuration`]: super::Client::retrieve_oauth_application_configuration
     #[derive(Debug, Clone)]
     pub struct RetrieveOauthApplicationConfiguration<'a> {
         client: &'a super::Client,
@@ -10812,9 +10812,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::request_oauth_authorization_code`]
-
-    [`Client::request_oauth_authorization_code`]: super::Client::request_oauth_authorization_code*/
+    /// Builder for [`Client::request_oauth_authorization_code`]
+    ///
+    /// [`Client::request_oauth_authorization_code`]: super::Client::request_oauth_authorization_code
     #[derive(Debug, Clone)]
     pub struct RequestOauthAuthorizationCode<'a> {
         client: &'a super::Client,
@@ -10924,9 +10924,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_oauth_authorization_code`]
-
-    [`Client::retrieve_oauth_authorization_code`]: super::Client::retrieve_oauth_authorization_code*/
+    /// Builder for [`Client::retrieve_oauth_authorization_code`]
+    ///
+    /// [`Client::retrieve_oauth_authorization_code`]: super::Client::retrieve_oauth_authorization_code
     #[derive(Debug, Clone)]
     pub struct RetrieveOauthAuthorizationCode<'a> {
         client: &'a super::Client,
@@ -11024,9 +11024,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::obtain_oauth_access_token`]
-
-    [`Client::obtain_oauth_access_token`]: super::Client::obtain_oauth_access_token*/
+    /// Builder for [`Client::obtain_oauth_access_token`]
+    ///
+    /// [`Client::obtain_oauth_access_token`]: super::Client::obtain_oauth_access_token
     #[derive(Debug, Clone)]
     pub struct ObtainOauthAccessToken<'a> {
         client: &'a super::Client,
@@ -11119,9 +11119,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_oauth_applications`]
-
-    [`Client::list_oauth_applications`]: super::Client::list_oauth_applications*/
+    /// Builder for [`Client::list_oauth_applications`]
+    ///
+    /// [`Client::list_oauth_applications`]: super::Client::list_oauth_applications
     #[derive(Debug, Clone)]
     pub struct ListOauthApplications<'a> {
         client: &'a super::Client,
@@ -11207,9 +11207,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_oauth_application_scope`]
-
-    [`Client::retrieve_oauth_application_scope`]: super::Client::retrieve_oauth_application_scope*/
+    /// Builder for [`Client::retrieve_oauth_application_scope`]
+    ///
+    /// [`Client::retrieve_oauth_application_scope`]: super::Client::retrieve_oauth_application_scope
     #[derive(Debug, Clone)]
     pub struct RetrieveOauthApplicationScope<'a> {
         client: &'a super::Client,
@@ -11264,9 +11264,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::refresh_oauth_access_token`]
-
-    [`Client::refresh_oauth_access_token`]: super::Client::refresh_oauth_access_token*/
+    /// Builder for [`Client::refresh_oauth_access_token`]
+    ///
+    /// [`Client::refresh_oauth_access_token`]: super::Client::refresh_oauth_access_token
     #[derive(Debug, Clone)]
     pub struct RefreshOauthAccessToken<'a> {
         client: &'a super::Client,
@@ -11356,9 +11356,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::generate_key_pair`]
-
-    [`Client::generate_key_pair`]: super::Client::generate_key_pair*/
+    /// Builder for [`Client::generate_key_pair`]
+    ///
+    /// [`Client::generate_key_pair`]: super::Client::generate_key_pair
     #[derive(Debug, Clone)]
     pub struct GenerateKeyPair<'a> {
         client: &'a super::Client,
@@ -11407,9 +11407,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_public_key`]
-
-    [`Client::register_public_key`]: super::Client::register_public_key*/
+    /// Builder for [`Client::register_public_key`]
+    ///
+    /// [`Client::register_public_key`]: super::Client::register_public_key
     #[derive(Debug, Clone)]
     pub struct RegisterPublicKey<'a> {
         client: &'a super::Client,
@@ -11496,9 +11496,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_public_key`]
-
-    [`Client::retrieve_public_key`]: super::Client::retrieve_public_key*/
+    /// Builder for [`Client::retrieve_public_key`]
+    ///
+    /// [`Client::retrieve_public_key`]: super::Client::retrieve_public_key
     #[derive(Debug, Clone)]
     pub struct RetrievePublicKey<'a> {
         client: &'a super::Client,
@@ -11551,9 +11551,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_cab_public_key`]
-
-    [`Client::retrieve_cab_public_key`]: super::Client::retrieve_cab_public_key*/
+    /// Builder for [`Client::retrieve_cab_public_key`]
+    ///
+    /// [`Client::retrieve_cab_public_key`]: super::Client::retrieve_cab_public_key
     #[derive(Debug, Clone)]
     pub struct RetrieveCabPublicKey<'a> {
         client: &'a super::Client,
@@ -11600,9 +11600,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::reserve_token_space`]
-
-    [`Client::reserve_token_space`]: super::Client::reserve_token_space*/
+    /// Builder for [`Client::reserve_token_space`]
+    ///
+    /// [`Client::reserve_token_space`]: super::Client::reserve_token_space
     #[derive(Debug, Clone)]
     pub struct ReserveTokenSpace<'a> {
         client: &'a super::Client,
@@ -11689,9 +11689,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_temporary_data_token`]
-
-    [`Client::retrieve_temporary_data_token`]: super::Client::retrieve_temporary_data_token*/
+    /// Builder for [`Client::retrieve_temporary_data_token`]
+    ///
+    /// [`Client::retrieve_temporary_data_token`]: super::Client::retrieve_temporary_data_token
     #[derive(Debug, Clone)]
     pub struct RetrieveTemporaryDataToken<'a> {
         client: &'a super::Client,
@@ -11765,9 +11765,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::exchange_data_for_token`]
-
-    [`Client::exchange_data_for_token`]: super::Client::exchange_data_for_token*/
+    /// Builder for [`Client::exchange_data_for_token`]
+    ///
+    /// [`Client::exchange_data_for_token`]: super::Client::exchange_data_for_token
     #[derive(Debug, Clone)]
     pub struct ExchangeDataForToken<'a> {
         client: &'a super::Client,
@@ -11859,9 +11859,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::download_data`]
-
-    [`Client::download_data`]: super::Client::download_data*/
+    /// Builder for [`Client::download_data`]
+    ///
+    /// [`Client::download_data`]: super::Client::download_data
     #[derive(Debug, Clone)]
     pub struct DownloadData<'a> {
         client: &'a super::Client,
@@ -11923,9 +11923,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::upload_stream`]
-
-    [`Client::upload_stream`]: super::Client::upload_stream*/
+    /// Builder for [`Client::upload_stream`]
+    ///
+    /// [`Client::upload_stream`]: super::Client::upload_stream
     #[derive(Debug)]
     pub struct UploadStream<'a> {
         client: &'a super::Client,
@@ -12012,9 +12012,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::request_data`]
-
-    [`Client::request_data`]: super::Client::request_data*/
+    /// Builder for [`Client::request_data`]
+    ///
+    /// [`Client::request_data`]: super::Client::request_data
     #[derive(Debug, Clone)]
     pub struct RequestData<'a> {
         client: &'a super::Client,
@@ -12095,9 +12095,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::configure_risk_meta`]
-
-    [`Client::configure_risk_meta`]: super::Client::configure_risk_meta*/
+    /// Builder for [`Client::configure_risk_meta`]
+    ///
+    /// [`Client::configure_risk_meta`]: super::Client::configure_risk_meta
     #[derive(Debug, Clone)]
     pub struct ConfigureRiskMeta<'a> {
         client: &'a super::Client,
@@ -12190,9 +12190,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::configure_file_meta`]
-
-    [`Client::configure_file_meta`]: super::Client::configure_file_meta*/
+    /// Builder for [`Client::configure_file_meta`]
+    ///
+    /// [`Client::configure_file_meta`]: super::Client::configure_file_meta
     #[derive(Debug, Clone)]
     pub struct ConfigureFileMeta<'a> {
         client: &'a super::Client,
@@ -12282,9 +12282,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_data_tokens`]
-
-    [`Client::list_data_tokens`]: super::Client::list_data_tokens*/
+    /// Builder for [`Client::list_data_tokens`]
+    ///
+    /// [`Client::list_data_tokens`]: super::Client::list_data_tokens
     #[derive(Debug, Clone)]
     pub struct ListDataTokens<'a> {
         client: &'a super::Client,
@@ -12468,9 +12468,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::update_data_token`]
-
-    [`Client::update_data_token`]: super::Client::update_data_token*/
+    /// Builder for [`Client::update_data_token`]
+    ///
+    /// [`Client::update_data_token`]: super::Client::update_data_token
     #[derive(Debug, Clone)]
     pub struct UpdateDataToken<'a> {
         client: &'a super::Client,
@@ -12558,9 +12558,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::delete_data`]
-
-    [`Client::delete_data`]: super::Client::delete_data*/
+    /// Builder for [`Client::delete_data`]
+    ///
+    /// [`Client::delete_data`]: super::Client::delete_data
     #[derive(Debug, Clone)]
     pub struct DeleteData<'a> {
         client: &'a super::Client,
@@ -12643,9 +12643,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::data_token_transaction_statistics`]
-
-    [`Client::data_token_transaction_statistics`]: super::Client::data_token_transaction_statistics*/
+    /// Builder for [`Client::data_token_transaction_statistics`]
+    ///
+    /// [`Client::data_token_transaction_statistics`]: super::Client::data_token_transaction_statistics
     #[derive(Debug, Clone)]
     pub struct DataTokenTransactionStatistics<'a> {
         client: &'a super::Client,
@@ -12697,9 +12697,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::request_unique_identifier`]
-
-    [`Client::request_unique_identifier`]: super::Client::request_unique_identifier*/
+    /// Builder for [`Client::request_unique_identifier`]
+    ///
+    /// [`Client::request_unique_identifier`]: super::Client::request_unique_identifier
     #[derive(Debug, Clone)]
     pub struct RequestUniqueIdentifier<'a> {
         client: &'a super::Client,
@@ -12789,9 +12789,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_unique_identifier`]
-
-    [`Client::retrieve_unique_identifier`]: super::Client::retrieve_unique_identifier*/
+    /// Builder for [`Client::retrieve_unique_identifier`]
+    ///
+    /// [`Client::retrieve_unique_identifier`]: super::Client::retrieve_unique_identifier
     #[derive(Debug, Clone)]
     pub struct RetrieveUniqueIdentifier<'a> {
         client: &'a super::Client,
@@ -12882,9 +12882,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_profile_devices`]
-
-    [`Client::list_profile_devices`]: super::Client::list_profile_devices*/
+    /// Builder for [`Client::list_profile_devices`]
+    ///
+    /// [`Client::list_profile_devices`]: super::Client::list_profile_devices
     #[derive(Debug, Clone)]
     pub struct ListProfileDevices<'a> {
         client: &'a super::Client,
@@ -12936,9 +12936,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::configure_device_meta`]
-
-    [`Client::configure_device_meta`]: super::Client::configure_device_meta*/
+    /// Builder for [`Client::configure_device_meta`]
+    ///
+    /// [`Client::configure_device_meta`]: super::Client::configure_device_meta
     #[derive(Debug, Clone)]
     pub struct ConfigureDeviceMeta<'a> {
         client: &'a super::Client,
@@ -13030,9 +13030,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::approve_device`]
-
-    [`Client::approve_device`]: super::Client::approve_device*/
+    /// Builder for [`Client::approve_device`]
+    ///
+    /// [`Client::approve_device`]: super::Client::approve_device
     #[derive(Debug, Clone)]
     pub struct ApproveDevice<'a> {
         client: &'a super::Client,
@@ -13117,9 +13117,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::reject_device`]
-
-    [`Client::reject_device`]: super::Client::reject_device*/
+    /// Builder for [`Client::reject_device`]
+    ///
+    /// [`Client::reject_device`]: super::Client::reject_device
     #[derive(Debug, Clone)]
     pub struct RejectDevice<'a> {
         client: &'a super::Client,
@@ -13204,9 +13204,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_device_configuration`]
-
-    [`Client::retrieve_device_configuration`]: super::Client::retrieve_device_configuration*/
+    /// Builder for [`Client::retrieve_device_configuration`]
+    ///
+    /// [`Client::retrieve_device_configuration`]: super::Client::retrieve_device_configuration
     #[derive(Debug, Clone)]
     pub struct RetrieveDeviceConfiguration<'a> {
         client: &'a super::Client,
@@ -13284,9 +13284,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::remove_device`]
-
-    [`Client::remove_device`]: super::Client::remove_device*/
+    /// Builder for [`Client::remove_device`]
+    ///
+    /// [`Client::remove_device`]: super::Client::remove_device
     #[derive(Debug, Clone)]
     pub struct RemoveDevice<'a> {
         client: &'a super::Client,
@@ -13371,9 +13371,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_storage_device`]
-
-    [`Client::register_storage_device`]: super::Client::register_storage_device*/
+    /// Builder for [`Client::register_storage_device`]
+    ///
+    /// [`Client::register_storage_device`]: super::Client::register_storage_device
     #[derive(Debug, Clone)]
     pub struct RegisterStorageDevice<'a> {
         client: &'a super::Client,
@@ -13466,9 +13466,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_storage_devices`]
-
-    [`Client::list_storage_devices`]: super::Client::list_storage_devices*/
+    /// Builder for [`Client::list_storage_devices`]
+    ///
+    /// [`Client::list_storage_devices`]: super::Client::list_storage_devices
     #[derive(Debug, Clone)]
     pub struct ListStorageDevices<'a> {
         client: &'a super::Client,
@@ -13520,9 +13520,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::synchronize_storage_device`]
-
-    [`Client::synchronize_storage_device`]: super::Client::synchronize_storage_device*/
+    /// Builder for [`Client::synchronize_storage_device`]
+    ///
+    /// [`Client::synchronize_storage_device`]: super::Client::synchronize_storage_device
     #[derive(Debug, Clone)]
     pub struct SynchronizeStorageDevice<'a> {
         client: &'a super::Client,
@@ -13612,9 +13612,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::remove_storage_device`]
-
-    [`Client::remove_storage_device`]: super::Client::remove_storage_device*/
+    /// Builder for [`Client::remove_storage_device`]
+    ///
+    /// [`Client::remove_storage_device`]: super::Client::remove_storage_device
     #[derive(Debug, Clone)]
     pub struct RemoveStorageDevice<'a> {
         client: &'a super::Client,
@@ -13703,9 +13703,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_authenticator`]
-
-    [`Client::register_authenticator`]: super::Client::register_authenticator*/
+    /// Builder for [`Client::register_authenticator`]
+    ///
+    /// [`Client::register_authenticator`]: super::Client::register_authenticator
     #[derive(Debug, Clone)]
     pub struct RegisterAuthenticator<'a> {
         client: &'a super::Client,
@@ -13798,9 +13798,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_authenticators`]
-
-    [`Client::list_authenticators`]: super::Client::list_authenticators*/
+    /// Builder for [`Client::list_authenticators`]
+    ///
+    /// [`Client::list_authenticators`]: super::Client::list_authenticators
     #[derive(Debug, Clone)]
     pub struct ListAuthenticators<'a> {
         client: &'a super::Client,
@@ -13852,9 +13852,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_voting_strategy`]
-
-    [`Client::retrieve_voting_strategy`]: super::Client::retrieve_voting_strategy*/
+    /// Builder for [`Client::retrieve_voting_strategy`]
+    ///
+    /// [`Client::retrieve_voting_strategy`]: super::Client::retrieve_voting_strategy
     #[derive(Debug, Clone)]
     pub struct RetrieveVotingStrategy<'a> {
         client: &'a super::Client,
@@ -13909,9 +13909,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::set_quorum_size`]
-
-    [`Client::set_quorum_size`]: super::Client::set_quorum_size*/
+    /// Builder for [`Client::set_quorum_size`]
+    ///
+    /// [`Client::set_quorum_size`]: super::Client::set_quorum_size
     #[derive(Debug, Clone)]
     pub struct SetQuorumSize<'a> {
         client: &'a super::Client,
@@ -13996,9 +13996,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::set_quorum_strategy`]
-
-    [`Client::set_quorum_strategy`]: super::Client::set_quorum_strategy*/
+    /// Builder for [`Client::set_quorum_strategy`]
+    ///
+    /// [`Client::set_quorum_strategy`]: super::Client::set_quorum_strategy
     #[derive(Debug, Clone)]
     pub struct SetQuorumStrategy<'a> {
         client: &'a super::Client,
@@ -14088,9 +14088,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::set_voting_time_limit`]
-
-    [`Client::set_voting_time_limit`]: super::Client::set_voting_time_limit*/
+    /// Builder for [`Client::set_voting_time_limit`]
+    ///
+    /// [`Client::set_voting_time_limit`]: super::Client::set_voting_time_limit
     #[derive(Debug, Clone)]
     pub struct SetVotingTimeLimit<'a> {
         client: &'a super::Client,
@@ -14180,9 +14180,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::set_maximum_voting_attempts`]
-
-    [`Client::set_maximum_voting_attempts`]: super::Client::set_maximum_voting_attempts*/
+    /// Builder for [`Client::set_maximum_voting_attempts`]
+    ///
+    /// [`Client::set_maximum_voting_attempts`]: super::Client::set_maximum_voting_attempts
     #[derive(Debug, Clone)]
     pub struct SetMaximumVotingAttempts<'a> {
         client: &'a super::Client,
@@ -14275,9 +14275,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::remove_authenticator`]
-
-    [`Client::remove_authenticator`]: super::Client::remove_authenticator*/
+    /// Builder for [`Client::remove_authenticator`]
+    ///
+    /// [`Client::remove_authenticator`]: super::Client::remove_authenticator
     #[derive(Debug, Clone)]
     pub struct RemoveAuthenticator<'a> {
         client: &'a super::Client,
@@ -14366,9 +14366,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_voting_configuration`]
-
-    [`Client::register_voting_configuration`]: super::Client::register_voting_configuration*/
+    /// Builder for [`Client::register_voting_configuration`]
+    ///
+    /// [`Client::register_voting_configuration`]: super::Client::register_voting_configuration
     #[derive(Debug, Clone)]
     pub struct RegisterVotingConfiguration<'a> {
         client: &'a super::Client,
@@ -14459,9 +14459,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::update_voting_configuration`]
-
-    [`Client::update_voting_configuration`]: super::Client::update_voting_configuration*/
+    /// Builder for [`Client::update_voting_configuration`]
+    ///
+    /// [`Client::update_voting_configuration`]: super::Client::update_voting_configuration
     #[derive(Debug, Clone)]
     pub struct UpdateVotingConfiguration<'a> {
         client: &'a super::Client,
@@ -14552,9 +14552,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_voting_configurations`]
-
-    [`Client::list_voting_configurations`]: super::Client::list_voting_configurations*/
+    /// Builder for [`Client::list_voting_configurations`]
+    ///
+    /// [`Client::list_voting_configurations`]: super::Client::list_voting_configurations
     #[derive(Debug, Clone)]
     pub struct ListVotingConfigurations<'a> {
         client: &'a super::Client,
@@ -14609,9 +14609,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_voting_configuration`]
-
-    [`Client::retrieve_voting_configuration`]: super::Client::retrieve_voting_configuration*/
+    /// Builder for [`Client::retrieve_voting_configuration`]
+    ///
+    /// [`Client::retrieve_voting_configuration`]: super::Client::retrieve_voting_configuration
     #[derive(Debug, Clone)]
     pub struct RetrieveVotingConfiguration<'a> {
         client: &'a super::Client,
@@ -14685,9 +14685,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_policy_templates`]
-
-    [`Client::list_policy_templates`]: super::Client::list_policy_templates*/
+    /// Builder for [`Client::list_policy_templates`]
+    ///
+    /// [`Client::list_policy_templates`]: super::Client::list_policy_templates
     #[derive(Debug, Clone)]
     pub struct ListPolicyTemplates<'a> {
         client: &'a super::Client,
@@ -14739,9 +14739,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_policy`]
-
-    [`Client::register_policy`]: super::Client::register_policy*/
+    /// Builder for [`Client::register_policy`]
+    ///
+    /// [`Client::register_policy`]: super::Client::register_policy
     #[derive(Debug, Clone)]
     pub struct RegisterPolicy<'a> {
         client: &'a super::Client,
@@ -14834,9 +14834,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_active_policies`]
-
-    [`Client::list_active_policies`]: super::Client::list_active_policies*/
+    /// Builder for [`Client::list_active_policies`]
+    ///
+    /// [`Client::list_active_policies`]: super::Client::list_active_policies
     #[derive(Debug, Clone)]
     pub struct ListActivePolicies<'a> {
         client: &'a super::Client,
@@ -14888,9 +14888,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_inactive_policies`]
-
-    [`Client::list_inactive_policies`]: super::Client::list_inactive_policies*/
+    /// Builder for [`Client::list_inactive_policies`]
+    ///
+    /// [`Client::list_inactive_policies`]: super::Client::list_inactive_policies
     #[derive(Debug, Clone)]
     pub struct ListInactivePolicies<'a> {
         client: &'a super::Client,
@@ -14942,9 +14942,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::activate_policy`]
-
-    [`Client::activate_policy`]: super::Client::activate_policy*/
+    /// Builder for [`Client::activate_policy`]
+    ///
+    /// [`Client::activate_policy`]: super::Client::activate_policy
     #[derive(Debug, Clone)]
     pub struct ActivatePolicy<'a> {
         client: &'a super::Client,
@@ -15029,9 +15029,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::deactivate_policy`]
-
-    [`Client::deactivate_policy`]: super::Client::deactivate_policy*/
+    /// Builder for [`Client::deactivate_policy`]
+    ///
+    /// [`Client::deactivate_policy`]: super::Client::deactivate_policy
     #[derive(Debug, Clone)]
     pub struct DeactivatePolicy<'a> {
         client: &'a super::Client,
@@ -15118,9 +15118,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::delete_policy`]
-
-    [`Client::delete_policy`]: super::Client::delete_policy*/
+    /// Builder for [`Client::delete_policy`]
+    ///
+    /// [`Client::delete_policy`]: super::Client::delete_policy
     #[derive(Debug, Clone)]
     pub struct DeletePolicy<'a> {
         client: &'a super::Client,
@@ -15205,9 +15205,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_policy`]
-
-    [`Client::retrieve_policy`]: super::Client::retrieve_policy*/
+    /// Builder for [`Client::retrieve_policy`]
+    ///
+    /// [`Client::retrieve_policy`]: super::Client::retrieve_policy
     #[derive(Debug, Clone)]
     pub struct RetrievePolicy<'a> {
         client: &'a super::Client,
@@ -15279,9 +15279,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::register_directory`]
-
-    [`Client::register_directory`]: super::Client::register_directory*/
+    /// Builder for [`Client::register_directory`]
+    ///
+    /// [`Client::register_directory`]: super::Client::register_directory
     #[derive(Debug, Clone)]
     pub struct RegisterDirectory<'a> {
         client: &'a super::Client,
@@ -15371,9 +15371,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_owned_directories`]
-
-    [`Client::list_owned_directories`]: super::Client::list_owned_directories*/
+    /// Builder for [`Client::list_owned_directories`]
+    ///
+    /// [`Client::list_owned_directories`]: super::Client::list_owned_directories
     #[derive(Debug, Clone)]
     pub struct ListOwnedDirectories<'a> {
         client: &'a super::Client,
@@ -15425,9 +15425,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_assigned_directories`]
-
-    [`Client::list_assigned_directories`]: super::Client::list_assigned_directories*/
+    /// Builder for [`Client::list_assigned_directories`]
+    ///
+    /// [`Client::list_assigned_directories`]: super::Client::list_assigned_directories
     #[derive(Debug, Clone)]
     pub struct ListAssignedDirectories<'a> {
         client: &'a super::Client,
@@ -15479,9 +15479,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_directory`]
-
-    [`Client::retrieve_directory`]: super::Client::retrieve_directory*/
+    /// Builder for [`Client::retrieve_directory`]
+    ///
+    /// [`Client::retrieve_directory`]: super::Client::retrieve_directory
     #[derive(Debug, Clone)]
     pub struct RetrieveDirectory<'a> {
         client: &'a super::Client,
@@ -15556,9 +15556,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::create_directory_user`]
-
-    [`Client::create_directory_user`]: super::Client::create_directory_user*/
+    /// Builder for [`Client::create_directory_user`]
+    ///
+    /// [`Client::create_directory_user`]: super::Client::create_directory_user
     #[derive(Debug, Clone)]
     pub struct CreateDirectoryUser<'a> {
         client: &'a super::Client,
@@ -15653,9 +15653,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::update_directory_user`]
-
-    [`Client::update_directory_user`]: super::Client::update_directory_user*/
+    /// Builder for [`Client::update_directory_user`]
+    ///
+    /// [`Client::update_directory_user`]: super::Client::update_directory_user
     #[derive(Debug, Clone)]
     pub struct UpdateDirectoryUser<'a> {
         client: &'a super::Client,
@@ -15747,9 +15747,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::invite_profile`]
-
-    [`Client::invite_profile`]: super::Client::invite_profile*/
+    /// Builder for [`Client::invite_profile`]
+    ///
+    /// [`Client::invite_profile`]: super::Client::invite_profile
     #[derive(Debug, Clone)]
     pub struct InviteProfile<'a> {
         client: &'a super::Client,
@@ -15840,9 +15840,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::set_directory_profile_password`]
-
-    [`Client::set_directory_profile_password`]: super::Client::set_directory_profile_password*/
+    /// Builder for [`Client::set_directory_profile_password`]
+    ///
+    /// [`Client::set_directory_profile_password`]: super::Client::set_directory_profile_password
     #[derive(Debug, Clone)]
     pub struct SetDirectoryProfilePassword<'a> {
         client: &'a super::Client,
@@ -15935,9 +15935,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_directory_invites`]
-
-    [`Client::list_directory_invites`]: super::Client::list_directory_invites*/
+    /// Builder for [`Client::list_directory_invites`]
+    ///
+    /// [`Client::list_directory_invites`]: super::Client::list_directory_invites
     #[derive(Debug, Clone)]
     pub struct ListDirectoryInvites<'a> {
         client: &'a super::Client,
@@ -15989,9 +15989,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::process_directory_invitation`]
-
-    [`Client::process_directory_invitation`]: super::Client::process_directory_invitation*/
+    /// Builder for [`Client::process_directory_invitation`]
+    ///
+    /// [`Client::process_directory_invitation`]: super::Client::process_directory_invitation
     #[derive(Debug, Clone)]
     pub struct ProcessDirectoryInvitation<'a> {
         client: &'a super::Client,
@@ -16084,9 +16084,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::retrieve_directory_profile`]
-
-    [`Client::retrieve_directory_profile`]: super::Client::retrieve_directory_profile*/
+    /// Builder for [`Client::retrieve_directory_profile`]
+    ///
+    /// [`Client::retrieve_directory_profile`]: super::Client::retrieve_directory_profile
     #[derive(Debug, Clone)]
     pub struct RetrieveDirectoryProfile<'a> {
         client: &'a super::Client,
@@ -16160,9 +16160,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_directory_users`]
-
-    [`Client::list_directory_users`]: super::Client::list_directory_users*/
+    /// Builder for [`Client::list_directory_users`]
+    ///
+    /// [`Client::list_directory_users`]: super::Client::list_directory_users
     #[derive(Debug, Clone)]
     pub struct ListDirectoryUsers<'a> {
         client: &'a super::Client,
@@ -16239,9 +16239,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::directory_profiles_info`]
-
-    [`Client::directory_profiles_info`]: super::Client::directory_profiles_info*/
+    /// Builder for [`Client::directory_profiles_info`]
+    ///
+    /// [`Client::directory_profiles_info`]: super::Client::directory_profiles_info
     #[derive(Debug, Clone)]
     pub struct DirectoryProfilesInfo<'a> {
         client: &'a super::Client,
@@ -16318,9 +16318,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::create_directory_profile_device`]
-
-    [`Client::create_directory_profile_device`]: super::Client::create_directory_profile_device*/
+    /// Builder for [`Client::create_directory_profile_device`]
+    ///
+    /// [`Client::create_directory_profile_device`]: super::Client::create_directory_profile_device
     #[derive(Debug, Clone)]
     pub struct CreateDirectoryProfileDevice<'a> {
         client: &'a super::Client,
@@ -16414,9 +16414,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::add_directory_storage_device`]
-
-    [`Client::add_directory_storage_device`]: super::Client::add_directory_storage_device*/
+    /// Builder for [`Client::add_directory_storage_device`]
+    ///
+    /// [`Client::add_directory_storage_device`]: super::Client::add_directory_storage_device
     #[derive(Debug, Clone)]
     pub struct AddDirectoryStorageDevice<'a> {
         client: &'a super::Client,
@@ -16509,9 +16509,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::list_directory_devices`]
-
-    [`Client::list_directory_devices`]: super::Client::list_directory_devices*/
+    /// Builder for [`Client::list_directory_devices`]
+    ///
+    /// [`Client::list_directory_devices`]: super::Client::list_directory_devices
     #[derive(Debug, Clone)]
     pub struct ListDirectoryDevices<'a> {
         client: &'a super::Client,
@@ -16588,9 +16588,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::create_directory_voting_pool`]
-
-    [`Client::create_directory_voting_pool`]: super::Client::create_directory_voting_pool*/
+    /// Builder for [`Client::create_directory_voting_pool`]
+    ///
+    /// [`Client::create_directory_voting_pool`]: super::Client::create_directory_voting_pool
     #[derive(Debug, Clone)]
     pub struct CreateDirectoryVotingPool<'a> {
         client: &'a super::Client,
@@ -16683,9 +16683,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::store_directory_meta`]
-
-    [`Client::store_directory_meta`]: super::Client::store_directory_meta*/
+    /// Builder for [`Client::store_directory_meta`]
+    ///
+    /// [`Client::store_directory_meta`]: super::Client::store_directory_meta
     #[derive(Debug, Clone)]
     pub struct StoreDirectoryMeta<'a> {
         client: &'a super::Client,
@@ -16775,9 +16775,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::create_voting`]
-
-    [`Client::create_voting`]: super::Client::create_voting*/
+    /// Builder for [`Client::create_voting`]
+    ///
+    /// [`Client::create_voting`]: super::Client::create_voting
     #[derive(Debug, Clone)]
     pub struct CreateVoting<'a> {
         client: &'a super::Client,
@@ -16865,9 +16865,9 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`Client::check_pool_status`]
-
-    [`Client::check_pool_status`]: super::Client::check_pool_status*/
+    /// Builder for [`Client::check_pool_status`]
+    ///
+    /// [`Client::check_pool_status`]: super::Client::check_pool_status
     #[derive(Debug, Clone)]
     pub struct CheckPoolStatus<'a> {
         client: &'a super::Client,

@@ -224,6 +224,17 @@ impl ClientHooks<Inner> for Client {
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         request.headers_mut().remove("api-version");
+        // An empty form body goes out without Content-Length, which RFC 9110 expects on a
+        // POST and some proxies insist on (411).
+        let empty = request
+            .body()
+            .is_none_or(|body| body.as_bytes().is_some_and(<[u8]>::is_empty));
+        if empty && request.method() == reqwest::Method::POST {
+            request.headers_mut().insert(
+                reqwest::header::CONTENT_LENGTH,
+                HeaderValue::from_static("0"),
+            );
+        }
         let auth = auth_of(info);
         if matches!(auth, Auth::None | Auth::StreamQuery) {
             return Ok(());

@@ -1,24 +1,73 @@
-//! Ergonomic Rust SDK for Privicore.
+//! The Rust SDK for [Privicore](https://docs.privicore.com), a client-side tokenization vault.
 //!
-//! This first layer holds the client-side cryptography:
+//! Your application encrypts sensitive data locally (AES-256-GCM, with a key only it holds),
+//! hands the ciphertext to Privicore, gets back an opaque data token and stores only that.
+//! This crate turns Privicore's protocol (short-lived tokens, Basic-auth OAuth calls, `202` +
+//! WebSocket acknowledgements, `page`/`perPage` lists) into plain, typed, async Rust:
 //!
-//! * [`vault_key`]: [`VaultKey`], the application's AES-256 key for payloads;
-//! * [`cipher`]: AES-256-GCM in the Privicore wire format `IV || ciphertext || tag`, one-shot
-//!   ([`cipher::encrypt`], [`cipher::decrypt`]) and streaming ([`Encryptor`], [`Decryptor`],
-//!   [`cipher::encrypt_reader`], [`cipher::decrypt_to_writer`]);
-//! * [`keys`]: the Curve25519 [`KeyPair`] of a profile and its [`SignedPublicKey`], the
-//!   200-hex-character form that Privicore registers.
+//! * [`Client`] holds the configuration; [`Client::login`] and [`Client::oauth_session`] give
+//!   a [`Session`], which renews its token ahead of expiry (once, however many tasks need it)
+//!   and after a `401` (one renewal, one replay, never a loop);
+//! * asynchronous commands are plain `.await`s ([`Session::command`]): the session's one
+//!   WebSocket is joined before a command is sent, acknowledgements are routed to the waiting
+//!   future, and one lost to a dropped socket is recovered through request-status;
+//! * lists are [`Stream`](futures::Stream)s that prefetch the next page
+//!   ([`DataTokens::list`]);
+//! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
+//! * the cryptography: [`VaultKey`] and [`cipher`] (AES-256-GCM in the Privicore wire format,
+//!   streaming for any size), [`keys`] (the profile's Curve25519 key pair and its signed
+//!   public key).
 //!
-//! Secrets are redacted in `Debug` output, zeroized on drop, and never appear in errors.
+//! The raw generated client stays reachable through [`Session::raw`] and [`Client::raw`] for
+//! anything not wrapped here.
+//!
+//! ```no_run
+//! # async fn run() -> privicore::Result<()> {
+//! use futures::TryStreamExt;
+//! use privicore::Client;
+//! use secrecy::SecretString;
+//!
+//! let client = Client::from_env()?;
+//! let session = client.login("alice@example.com", SecretString::from("correct horse battery staple")).await?;
+//! let tokens = session.data_tokens().list().per_page(100).collect().await?;
+//! println!("{} data tokens", tokens.len());
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
+mod auth;
 pub mod cipher;
+mod client;
+mod commands;
+mod config;
+mod data_tokens;
+mod error;
 pub mod keys;
+pub mod oauth;
+mod paging;
+mod provision;
+mod retry;
+mod session;
+mod vault;
 pub mod vault_key;
 
+pub use auth::store;
 pub use cipher::{CipherError, Decryptor, Encryptor};
+pub use client::Client;
+pub use commands::{CommandId, DataReady};
+pub use config::ClientBuilder;
+pub use data_tokens::{DataTokens, ListDataTokens};
+pub use error::{Error, ErrorBody, Result};
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
+pub use retry::RetryPolicy;
+pub use session::Session;
+pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
+pub use vault::{DEFAULT_INLINE_THRESHOLD, DataToken, StoreOptions, Vault};
 pub use vault_key::{KeyError, VaultKey};
+
+/// The raw generated client and its types, for anything not wrapped here.
+pub use privicore_api as api;
+pub use privicore_api::types::DataTokenItem;
 
 /// Fills `buf` from the operating system's random number generator.
 ///
@@ -28,4 +77,18 @@ pub(crate) fn fill_random(buf: &mut [u8]) {
     if let Err(err) = getrandom::fill(buf) {
         panic!("the operating system's random number generator failed: {err}");
     }
+}
+
+/// `2 * bytes` random lowercase hex characters (nonces, correlation ids, file names).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    fill_random(&mut buf);
+    hex::encode(buf)
+}
+
+/// A uniformly random number in `[0, 1)`, for jitter.
+pub(crate) fn random_unit() -> f64 {
+    let mut buf = [0u8; 8];
+    fill_random(&mut buf);
+    (u64::from_le_bytes(buf) >> 11) as f64 / (1u64 << 53) as f64
 }

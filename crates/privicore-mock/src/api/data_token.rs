@@ -1,0 +1,439 @@
+//! Data Token: reserve, fill (inline exchange or stream upload), make permanent, list,
+//! update, delete, classify, and read back (PROTOCOL.md §6).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use super::{ok, paged};
+use crate::auth::caller;
+use crate::commands::{self, Command, Rejection};
+use crate::config::ReplyShape;
+use crate::error::ApiFailure;
+use crate::input::{Call, base64_field, malformed};
+use crate::reply::{Reply, shaped};
+use crate::shared::Shared;
+use crate::state::data::{DataToken, FILTER_KEYS, FileMeta, Reservation, RiskMeta};
+use crate::state::{after, lock, wire_time};
+
+/// Longest reservation: one day, in minutes (the official unit). Larger values get a `422`,
+/// as the probe saw on the real server.
+const MAX_TTL_MINUTES: i64 = 1440;
+const DEFAULT_TTL_MINUTES: i64 = 5;
+
+pub(crate) fn reserve(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let form = call.form()?;
+    // The context is required here, but the token's context is the one configure-file-meta
+    // sets: that is what list-data-tokens filters on.
+    form.required("context")?;
+    let ttl = match form.optional_int("ttl", 1, i64::MAX)? {
+        Some(ttl) if ttl > MAX_TTL_MINUTES => {
+            return Err(ApiFailure::unprocessable(
+                "data_token.ttl_too_large",
+                format!("ttl is in minutes and may be at most {MAX_TTL_MINUTES}"),
+            ));
+        }
+        Some(ttl) => ttl,
+        None => DEFAULT_TTL_MINUTES,
+    };
+    let meta = form.optional("meta");
+    let profile_id = who.profile_id.clone();
+    let command = Command::new("reserve_token_space", &who.profile_id, move |w, ctx| {
+        w.data.insert_reservation(
+            ctx.id.to_owned(),
+            Reservation {
+                profile_id,
+                meta,
+                temp_token: crate::rng::secret(),
+                stream_token: Some(crate::rng::secret()),
+                expires_at: after(ctx.now, Duration::from_secs(ttl as u64 * 60)),
+                data: None,
+            },
+        );
+        Ok(None)
+    });
+    Ok(commands::submit(s, &mut world, command))
+}
+
+/// `404` until the reserve command has completed (PROTOCOL.md §6 step 2).
+pub(crate) fn temporary_token(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let id = call.param("commandId")?;
+    let reservation = world
+        .data
+        .reservations
+        .get(id)
+        .filter(|r| r.profile_id == who.profile_id && r.expires_at > call.now)
+        .ok_or_else(|| {
+            ApiFailure::not_found(
+                "data_token.reservation_not_found",
+                "no settled, unexpired reservation of this profile has this command id",
+            )
+        })?;
+    let mut body = json!({"token": reservation.temp_token});
+    if let Some(stream) = &reservation.stream_token {
+        body["stream"] = json!(stream);
+        body["streamUrl"] = json!(format!("{}/?auth={stream}", s.urls.stream));
+    }
+    ok(body)
+}
+
+pub(crate) fn exchange(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let form = call.form()?;
+    let temp = form.required("temporaryTokenSpace")?;
+    let data = base64_field("data", &form.required("data")?)?;
+    let profile_id = who.profile_id.clone();
+    let command = Command::new("exchange_data_for_token", &who.profile_id, move |w, ctx| {
+        let id = w
+            .data
+            .reservation_by_temp(&temp, ctx.now)
+            .map(str::to_owned)
+            .ok_or_else(|| Rejection::new("data_token.temporary_token_not_found"))?;
+        let reservation = w
+            .data
+            .reservations
+            .get_mut(&id)
+            .filter(|r| r.profile_id == profile_id)
+            .ok_or_else(|| Rejection::new("data_token.temporary_token_not_found"))?;
+        if reservation.data.is_some() {
+            return Err(Rejection::new("data_token.already_filled"));
+        }
+        reservation.data = Some(Bytes::from(data));
+        Ok(None)
+    });
+    Ok(commands::submit(s, &mut world, command))
+}
+
+/// Turns a filled reservation into a permanent data token (the unofficial flow's promotion
+/// step; the official text credits the upload, the mock needs both).
+pub(crate) fn file_meta(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let form = call.form()?;
+    let temp = form.required("token")?;
+    let file = FileMeta {
+        file_name: form.required("fileName")?,
+        extension: form.required("extension")?,
+        size: form.required_int("size", 0, i64::MAX)?,
+        path: form.required("path")?,
+    };
+    let context = form.required("context")?;
+    let id = world
+        .data
+        .reservation_by_temp(&temp, call.now)
+        .map(str::to_owned)
+        .filter(|id| {
+            world
+                .data
+                .reservations
+                .get(id)
+                .is_some_and(|r| r.profile_id == who.profile_id)
+        })
+        .ok_or_else(|| {
+            ApiFailure::not_found(
+                "data_token.temporary_token_not_found",
+                "no unexpired reservation of this profile has this temporary token",
+            )
+        })?;
+    if world
+        .data
+        .reservations
+        .get(&id)
+        .is_some_and(|r| r.data.is_none())
+    {
+        return Err(ApiFailure::unprocessable(
+            "data_token.no_data",
+            "exchange or upload the data before configuring its file meta",
+        ));
+    }
+    let reservation = world.data.remove_reservation(&id).ok_or_else(|| {
+        ApiFailure::not_found(
+            "data_token.temporary_token_not_found",
+            "the reservation is gone",
+        )
+    })?;
+    let token = crate::rng::secret();
+    world.data.insert_token(DataToken {
+        token: token.clone(),
+        profile_id: who.profile_id,
+        seq: 0,
+        context,
+        created_at: call.now,
+        file: Some(file),
+        data_type: reservation.meta,
+        risk: None,
+        data: reservation.data.unwrap_or_default(),
+    });
+    let shape = match s.config.shape("configure_file_meta") {
+        ReplyShape::Object => ReplyShape::Object,
+        _ => ReplyShape::String,
+    };
+    ok(shaped(&token, shape, "token"))
+}
+
+fn item(t: &DataToken) -> Value {
+    let mut meta = Map::new();
+    if let Some(file) = &t.file {
+        meta.insert(
+            "file".into(),
+            json!({"fileName": file.file_name, "extension": file.extension, "size": file.size, "path": file.path}),
+        );
+    }
+    if let Some(kind) = &t.data_type {
+        meta.insert("data".into(), json!({"type": kind}));
+    }
+    if let Some(risk) = &t.risk {
+        meta.insert(
+            "information_security_risk".into(),
+            json!({"classification": risk.classification, "label": risk.label, "handling": risk.handling}),
+        );
+    }
+    json!({
+        "token": t.token,
+        "context": t.context,
+        "createdAt": wire_time(t.created_at),
+        "meta": meta,
+    })
+}
+
+pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let query = call.query();
+    let mut filters = BTreeMap::new();
+    for name in query.names() {
+        let Some(key) = name
+            .strip_prefix("filters[")
+            .and_then(|k| k.strip_suffix(']'))
+        else {
+            continue;
+        };
+        if !FILTER_KEYS.contains(&key) {
+            return Err(ApiFailure::unprocessable(
+                "validation.unknown_filter",
+                format!("unknown filter `{name}`; known: {}", FILTER_KEYS.join(", ")),
+            ));
+        }
+        if let Some(value) = query.optional(name) {
+            filters.insert(key.to_owned(), value);
+        }
+    }
+    let items = world
+        .data
+        .list(&who.profile_id, &filters)
+        .into_iter()
+        .map(item)
+        .collect();
+    paged(items, &query)
+}
+
+/// `202` with the request id in `x-dpt-cab-request-id`; the data follows on the WebSocket as
+/// `X-DPT-CAB-REQUEST-ID`: inline base64 (`output_type` 0) up to the inline threshold, a
+/// single-use download link (`output_type` 1) above it.
+pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let form = call.form()?;
+    let token = form.required("token")?;
+    if world.data.token(&token, &who.profile_id).is_none() {
+        return Err(ApiFailure::not_found(
+            "data_token.not_found",
+            "no data token of this profile has this value",
+        ));
+    }
+    let request_id = crate::rng::uuid();
+    let profile_id = who.profile_id.clone();
+    let frame_id = request_id.clone();
+    let command = Command::new("request_data", &who.profile_id, move |w, ctx| {
+        let stored = w
+            .data
+            .token(&token, &profile_id)
+            .ok_or_else(|| Rejection::new("data_token.not_found"))?;
+        let (data, context) = (stored.data.clone(), stored.context.clone());
+        w.data.tx.entry(profile_id).or_default().retrieved += 1;
+        let (output_type, body) = if data.len() <= ctx.shared.config.inline_threshold {
+            (0, base64::engine::general_purpose::STANDARD.encode(&data))
+        } else {
+            let ticket = crate::rng::secret();
+            let expires = after(ctx.now, ctx.shared.config.download_lifetime);
+            w.data.issue_download(ticket.clone(), data, expires);
+            (1, format!("{}/?auth={ticket}", ctx.shared.urls.download))
+        };
+        Ok(Some(json!({"data": {
+            "type": "X-DPT-CAB-REQUEST-ID",
+            "id": frame_id,
+            "data_context": context,
+            "output_type": output_type,
+            "body": body,
+        }})))
+    });
+    let command_id = command.id.clone();
+    commands::submit(s, &mut world, command);
+    Ok(Reply::DataRequest {
+        request_id,
+        command_id,
+    })
+}
+
+pub(crate) fn risk_meta(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let form = call.form()?;
+    let token = form.required("token")?;
+    let risk = RiskMeta {
+        classification: Some(form.required("classification")?),
+        label: Some(form.required("label")?),
+        handling: Some(form.required("handling")?),
+    };
+    let profile_id = who.profile_id.clone();
+    let command = Command::new("configure_risk_meta", &who.profile_id, move |w, _| {
+        let stored = w
+            .data
+            .token_mut(&token, &profile_id)
+            .ok_or_else(|| Rejection::new("data_token.not_found"))?;
+        stored.risk = Some(risk);
+        Ok(None)
+    });
+    Ok(commands::submit(s, &mut world, command))
+}
+
+fn opt_str(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<String>, ApiFailure> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(malformed(field, "a string")),
+    }
+}
+
+fn sub_object<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiFailure> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err(malformed(field, "an object")),
+    }
+}
+
+/// The parts of `meta` an update replaces.
+#[derive(Default)]
+struct MetaUpdate {
+    file: Option<FileMeta>,
+    data_type: Option<Option<String>>,
+    risk: Option<RiskMeta>,
+}
+
+fn parse_meta(meta: &Map<String, Value>) -> Result<MetaUpdate, ApiFailure> {
+    let mut update = MetaUpdate::default();
+    if let Some(file) = sub_object(meta, "file", "meta.file")? {
+        let size = match file.get("size") {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| malformed("meta.file.size", "a non-negative integer"))?,
+            Some(_) => return Err(malformed("meta.file.size", "a non-negative integer")),
+        };
+        update.file = Some(FileMeta {
+            file_name: opt_str(file, "fileName", "meta.file.fileName")?.unwrap_or_default(),
+            extension: opt_str(file, "extension", "meta.file.extension")?.unwrap_or_default(),
+            size,
+            path: opt_str(file, "path", "meta.file.path")?.unwrap_or_default(),
+        });
+    }
+    if let Some(data) = sub_object(meta, "data", "meta.data")? {
+        update.data_type = Some(opt_str(data, "type", "meta.data.type")?);
+    }
+    if let Some(risk) = sub_object(
+        meta,
+        "information_security_risk",
+        "meta.information_security_risk",
+    )? {
+        update.risk = Some(RiskMeta {
+            classification: opt_str(
+                risk,
+                "classification",
+                "meta.information_security_risk.classification",
+            )?,
+            label: opt_str(risk, "label", "meta.information_security_risk.label")?,
+            handling: opt_str(risk, "handling", "meta.information_security_risk.handling")?,
+        });
+    }
+    Ok(update)
+}
+
+/// Replaces the data, and those parts of the metadata that are sent (leaving `meta` out keeps
+/// the existing metadata, as the official page says).
+pub(crate) fn update(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let body = call.json()?;
+    let token = body.required_str("dataToken")?;
+    let data = base64_field("data", &body.required_str("data")?)?;
+    let meta = match body.optional_object("meta")? {
+        Some(meta) => parse_meta(meta)?,
+        None => MetaUpdate::default(),
+    };
+    let profile_id = who.profile_id.clone();
+    let command = Command::new("update_data_token", &who.profile_id, move |w, _| {
+        let stored = w
+            .data
+            .token_mut(&token, &profile_id)
+            .ok_or_else(|| Rejection::new("data_token.not_found"))?;
+        stored.data = Bytes::from(data);
+        if let Some(file) = meta.file {
+            stored.file = Some(file);
+        }
+        if let Some(kind) = meta.data_type {
+            stored.data_type = kind;
+        }
+        if let Some(risk) = meta.risk {
+            stored.risk = Some(risk);
+        }
+        Ok(None)
+    });
+    Ok(commands::submit(s, &mut world, command))
+}
+
+pub(crate) fn delete(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let form = call.form()?;
+    let token = form.required("token")?;
+    let profile_id = who.profile_id.clone();
+    let command = Command::new("delete_data", &who.profile_id, move |w, _| {
+        w.data
+            .remove_token(&token, &profile_id)
+            .map(|_| None)
+            .ok_or_else(|| Rejection::new("data_token.not_found"))
+    });
+    Ok(commands::submit(s, &mut world, command))
+}
+
+pub(crate) fn statistics(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let tx = world
+        .data
+        .tx
+        .get(&who.profile_id)
+        .copied()
+        .unwrap_or_default();
+    ok(json!({
+        "total": tx.stored + tx.retrieved + tx.deleted,
+        "stored": tx.stored,
+        "retrieved": tx.retrieved,
+        "deleted": tx.deleted,
+    }))
+}

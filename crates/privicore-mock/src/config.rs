@@ -1,0 +1,113 @@
+//! What a server instance is configured with; set through [`MockServerBuilder`](crate::MockServerBuilder).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::faults::FaultConfig;
+use crate::routes::{self, Group};
+
+/// The wire shape of an id in a `202` body (and of a few `oneOf` results).
+///
+/// PROTOCOL.md §5.1 documents three shapes without saying which endpoint uses which, so the
+/// mock uses all three, by documentation group, and a test suite can pin any operation to any
+/// shape with [`MockServerBuilder::reply_shape`](crate::MockServerBuilder::reply_shape):
+///
+/// | group | default |
+/// |---|---|
+/// | Profile, Public key, OAuth Application | [`ReplyShape::String`] (`"5a1b…"`) |
+/// | Data Token | [`ReplyShape::Array`] (`["5a1b…"]`) |
+/// | Device, Storage, Verified authenticator, Policy, Directory, Voting | [`ReplyShape::Object`] (`{"commandId":"5a1b…"}`) |
+///
+/// Two synchronous answers are `oneOf` a string and an object, and follow the same setting:
+/// `configure_file_meta` (default [`ReplyShape::String`]: the bare permanent token, else
+/// `{"token"}`) and `retrieve_unique_identifier` (default [`ReplyShape::Object`]:
+/// `{"deviceIdentifier"}`, else the bare string); [`ReplyShape::Array`] means the bare string
+/// for them. `request_command_status` answers a one-element array for commands accepted with
+/// [`ReplyShape::Array`] and a bare string otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReplyShape {
+    /// A bare JSON string.
+    String,
+    /// A one-element JSON array of strings.
+    Array,
+    /// An object with one field (`commandId` for commands).
+    Object,
+}
+
+impl ReplyShape {
+    /// The shape an operation uses unless overridden (see the table above).
+    pub(crate) fn default_for(op: &str) -> ReplyShape {
+        match op {
+            "configure_file_meta" => return ReplyShape::String,
+            "retrieve_unique_identifier" => return ReplyShape::Object,
+            _ => {}
+        }
+        match routes::group_of(op) {
+            Some(Group::Profile | Group::PublicKey | Group::OAuth | Group::Utility) | None => {
+                ReplyShape::String
+            }
+            Some(Group::DataToken | Group::Stream) => ReplyShape::Array,
+            Some(
+                Group::Device
+                | Group::Storage
+                | Group::Authenticator
+                | Group::Policy
+                | Group::Directory
+                | Group::Voting,
+            ) => ReplyShape::Object,
+        }
+    }
+}
+
+/// Immutable settings of one server.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub port: u16,
+    pub token_lifetime: Duration,
+    pub ack_delay: Duration,
+    pub inline_threshold: usize,
+    pub shapes: HashMap<String, ReplyShape>,
+    pub seed: u64,
+    pub faults: FaultConfig,
+    pub require_public_key: bool,
+    pub command_retention: Duration,
+    pub record_limit: usize,
+    pub max_body: usize,
+    pub max_upload: usize,
+    pub download_lifetime: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            token_lifetime: Duration::from_secs(3600),
+            ack_delay: Duration::from_millis(5),
+            inline_threshold: 64 * 1024,
+            shapes: HashMap::new(),
+            seed: 0x5EED_0F_C0FFEE,
+            faults: FaultConfig::default(),
+            require_public_key: true,
+            command_retention: Duration::from_secs(600),
+            record_limit: 10_000,
+            max_body: 32 * 1024 * 1024,
+            max_upload: 256 * 1024 * 1024,
+            download_lifetime: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Config {
+    pub fn shape(&self, op: &str) -> ReplyShape {
+        self.shapes
+            .get(op)
+            .copied()
+            .unwrap_or_else(|| ReplyShape::default_for(op))
+    }
+
+    /// The refresh token outlives the access token (PROTOCOL.md §4); a day's worth of access
+    /// tokens keeps the ratio of a typical deployment while scaling with test lifetimes.
+    pub fn refresh_lifetime(&self) -> Duration {
+        self.token_lifetime.saturating_mul(24)
+    }
+}

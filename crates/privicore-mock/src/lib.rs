@@ -1,0 +1,84 @@
+//! An embedded, stateful, protocol-faithful Privicore server for tests.
+//!
+//! Nobody can reach a real Privicore from CI, so this crate plays one: the API, the WebSocket,
+//! the stream (upload) server and the download server, each on its own `127.0.0.1` port as in
+//! the real deployment, over one in-memory state. It follows `spec/privicore.yaml` (every
+//! operation is served) and PROTOCOL.md (async commands answer `202` and are acknowledged on
+//! the WebSocket; data tokens are reserved, filled, made permanent and read back; OAuth
+//! applications get codes and rotating refresh tokens).
+//!
+//! * [`MockServer::start`] / [`MockServer::builder`] start a server; dropping it stops it.
+//! * [`MockServer::recorded`] and [`MockServer::count`] show what clients sent, secrets masked.
+//! * [`MockServer::faults`] injects latency, 5xx answers, rejected commands, early token
+//!   expiry, broken bodies and dropped WebSockets, reproducibly from a seed.
+//! * [`MockServer::stats`] counts what the server holds, so tests can see state is freed.
+//!
+//! The binary `privicore-mock --port P` serves the same on `P..P+3` until Ctrl-C.
+//!
+//! # Rejections
+//!
+//! Every rejection answers `{status, reason, message}` (`reason` is `<area>.<reason>`; the
+//! message names the field or header, never a value sent):
+//!
+//! | problem | status | reason |
+//! |---|---|---|
+//! | wrong content type | 422 | `validation.unsupported_content_type` |
+//! | missing / empty field | 422 | `validation.missing_field` / `validation.empty_field` |
+//! | malformed field (number, enum, base64, …) | 422 | `validation.malformed_field` |
+//! | body not valid form / JSON | 422 | `validation.malformed_body` |
+//! | unknown `filters[...]` key | 422 | `validation.unknown_filter` |
+//! | missing `X-DPT-AUTHORIZATION` | 401 | `auth.missing_token` |
+//! | unknown / expired / revoked token | 401 | `auth.invalid_token` / `auth.token_expired` / `auth.token_revoked` |
+//! | wrong username or password | 401 | `auth.invalid_credentials` |
+//! | wrong or malformed Basic credentials | 401 | `auth.invalid_client` / `auth.malformed_authorization` / `auth.missing_credentials` |
+//! | OAuth token outside its scope / on a non-data-token operation | 403 | `auth.insufficient_scope` / `auth.oauth_token_not_allowed` |
+//! | profile without a public key | 403 | `profile.inactive` |
+//! | unknown id on a synchronous operation | 404 | e.g. `command.not_found`, `data_token.reservation_not_found` |
+//! | username or name taken | 409 | `profile.username_taken`, `policy.name_taken`, … |
+//! | signed public key malformed | 422 | `public_key.malformed` / `.unsupported_version` / `.checksum_mismatch` |
+//! | reserve `ttl` over 1440 minutes | 422 | `data_token.ttl_too_large` |
+//! | client secret fetched twice | 422 | `oauth.already_retrieved` |
+//! | nonce reused | 422 | `oauth.nonce_reused` |
+//! | refresh token used twice | 401 | `oauth.refresh_token_used` |
+//! | stream / download token unknown or used | 401 | `stream.invalid_token` / `download.invalid_token` |
+//!
+//! Asynchronous commands validate their input synchronously and check the records they name
+//! when they run: an unknown device, policy, token, … fails the command (`command_status` 3,
+//! the reason key in `body`, request-status `"failed"`).
+
+#![deny(missing_docs)]
+
+mod api;
+mod auth;
+mod commands;
+mod config;
+mod dispatch;
+mod error;
+mod faults;
+mod input;
+mod janitor;
+mod keys;
+mod record;
+mod reply;
+mod rng;
+mod routes;
+mod server;
+mod shared;
+mod state;
+mod transfer;
+mod ws;
+
+pub use config::ReplyShape;
+pub use error::Error;
+pub use faults::{FaultConfig, Faults};
+pub use record::{Listener, MASK, RecordedBody, RecordedRequest};
+pub use server::{MockServer, MockServerBuilder};
+pub use state::Stats;
+
+/// The operation ids the mock serves (the spec's, sorted), for tests that check coverage.
+pub fn operation_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = routes::ROUTES.iter().map(|r| r.op).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}

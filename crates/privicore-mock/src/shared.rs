@@ -1,0 +1,38 @@
+//! The state every server task shares.
+
+use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
+
+use tokio::sync::mpsc;
+
+use crate::commands::Job;
+use crate::config::Config;
+use crate::faults::FaultState;
+use crate::record::Recorder;
+use crate::state::World;
+use crate::ws::Hub;
+
+/// The base URLs of the four listeners, without a trailing slash.
+#[derive(Clone, Debug)]
+pub(crate) struct Urls {
+    pub api: String,
+    pub ws: String,
+    pub stream: String,
+    pub download: String,
+}
+
+/// Shared by the listeners, the scheduler, the janitor and the [`MockServer`](crate::MockServer)
+/// handle. Lock order: `world` before `hub`, never the other way round.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub urls: Urls,
+    pub world: Mutex<World>,
+    pub hub: Hub,
+    pub faults: std::sync::Arc<FaultState>,
+    pub recorder: Recorder,
+    pub scheduler: mpsc::UnboundedSender<Job>,
+    /// The engine's signed public key (200 hex), fixed for the server's lifetime.
+    pub engine_key: String,
+    /// Open WebSocket connections.
+    pub websockets: AtomicUsize,
+}

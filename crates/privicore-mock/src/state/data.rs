@@ -1,0 +1,219 @@
+//! Data tokens: reservations, single-use stream tokens, stored ciphertext and download links.
+//!
+//! The mock keeps the bytes the client sent exactly as sent (ciphertext, as far as it knows)
+//! and never holds a key. Stored bytes are reference-counted [`Bytes`], so a download link
+//! shares the buffer instead of copying it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+#[derive(Clone, Debug)]
+pub(crate) struct Reservation {
+    pub profile_id: String,
+    pub meta: Option<String>,
+    pub temp_token: String,
+    /// The single-use stream token; `None` once used.
+    pub stream_token: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub data: Option<Bytes>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FileMeta {
+    pub file_name: String,
+    pub extension: String,
+    pub size: i64,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RiskMeta {
+    pub classification: Option<String>,
+    pub label: Option<String>,
+    pub handling: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct DataToken {
+    pub token: String,
+    pub profile_id: String,
+    pub seq: u64,
+    pub context: String,
+    pub created_at: DateTime<Utc>,
+    pub file: Option<FileMeta>,
+    pub data_type: Option<String>,
+    pub risk: Option<RiskMeta>,
+    pub data: Bytes,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct DownloadTicket {
+    pub data: Bytes,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Per-profile counters for transaction-count-statistics.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TxStats {
+    pub stored: i64,
+    pub retrieved: i64,
+    pub deleted: i64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct DataStore {
+    /// Keyed by the reserve command id.
+    pub reservations: HashMap<String, Reservation>,
+    by_temp: HashMap<String, String>,
+    by_stream: HashMap<String, String>,
+    tokens: HashMap<String, DataToken>,
+    next_seq: u64,
+    downloads: HashMap<String, DownloadTicket>,
+    pub tx: HashMap<String, TxStats>,
+}
+
+impl DataStore {
+    pub fn reservation_count(&self) -> usize {
+        self.reservations.len()
+    }
+
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn download_count(&self) -> usize {
+        self.downloads.len()
+    }
+
+    pub fn insert_reservation(&mut self, id: String, reservation: Reservation) {
+        self.by_temp
+            .insert(reservation.temp_token.clone(), id.clone());
+        if let Some(stream) = &reservation.stream_token {
+            self.by_stream.insert(stream.clone(), id.clone());
+        }
+        self.reservations.insert(id, reservation);
+    }
+
+    /// The reservation id behind a temporary token.
+    pub fn reservation_by_temp(&self, temp: &str, now: DateTime<Utc>) -> Option<&str> {
+        let id = self.by_temp.get(temp)?;
+        self.reservations
+            .get(id)
+            .filter(|r| r.expires_at > now)
+            .map(|_| id.as_str())
+    }
+
+    /// Whether a stream token is valid now (without using it up).
+    pub fn stream_token_valid(&self, stream: &str, now: DateTime<Utc>) -> bool {
+        self.by_stream
+            .get(stream)
+            .and_then(|id| self.reservations.get(id))
+            .is_some_and(|r| r.expires_at > now)
+    }
+
+    /// Uses up a stream token, returning its reservation id.
+    pub fn take_stream_token(&mut self, stream: &str, now: DateTime<Utc>) -> Option<String> {
+        let id = self.by_stream.remove(stream)?;
+        let reservation = self.reservations.get_mut(&id)?;
+        reservation.stream_token = None;
+        (reservation.expires_at > now).then_some(id)
+    }
+
+    /// Removes a reservation and its indexes.
+    pub fn remove_reservation(&mut self, id: &str) -> Option<Reservation> {
+        let reservation = self.reservations.remove(id)?;
+        self.by_temp.remove(&reservation.temp_token);
+        if let Some(stream) = &reservation.stream_token {
+            self.by_stream.remove(stream);
+        }
+        Some(reservation)
+    }
+
+    pub fn insert_token(&mut self, mut token: DataToken) {
+        token.seq = self.next_seq;
+        self.next_seq += 1;
+        self.tx.entry(token.profile_id.clone()).or_default().stored += 1;
+        self.tokens.insert(token.token.clone(), token);
+    }
+
+    /// The profile's data token (another profile's token is as good as unknown).
+    pub fn token(&self, token: &str, profile_id: &str) -> Option<&DataToken> {
+        self.tokens
+            .get(token)
+            .filter(|t| t.profile_id == profile_id)
+    }
+
+    pub fn token_mut(&mut self, token: &str, profile_id: &str) -> Option<&mut DataToken> {
+        self.tokens
+            .get_mut(token)
+            .filter(|t| t.profile_id == profile_id)
+    }
+
+    pub fn remove_token(&mut self, token: &str, profile_id: &str) -> Option<DataToken> {
+        self.token(token, profile_id)?;
+        let removed = self.tokens.remove(token)?;
+        self.tx.entry(profile_id.to_owned()).or_default().deleted += 1;
+        Some(removed)
+    }
+
+    /// The profile's tokens matching every filter, oldest first.
+    pub fn list(&self, profile_id: &str, filters: &BTreeMap<String, String>) -> Vec<&DataToken> {
+        let mut items: Vec<&DataToken> = self
+            .tokens
+            .values()
+            .filter(|t| t.profile_id == profile_id)
+            .filter(|t| filters.iter().all(|(key, want)| matches(t, key, want)))
+            .collect();
+        items.sort_by_key(|t| t.seq);
+        items
+    }
+
+    pub fn issue_download(&mut self, ticket: String, data: Bytes, expires_at: DateTime<Utc>) {
+        self.downloads
+            .insert(ticket, DownloadTicket { data, expires_at });
+    }
+
+    /// Uses up a download link.
+    pub fn take_download(&mut self, ticket: &str, now: DateTime<Utc>) -> Option<Bytes> {
+        let t = self.downloads.remove(ticket)?;
+        (t.expires_at > now).then_some(t.data)
+    }
+
+    /// Drops expired reservations and download links.
+    pub fn sweep(&mut self, now: DateTime<Utc>) {
+        let expired: Vec<String> = self
+            .reservations
+            .iter()
+            .filter(|(_, r)| r.expires_at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.remove_reservation(&id);
+        }
+        self.downloads.retain(|_, t| t.expires_at > now);
+    }
+}
+
+/// Whether a token matches one `filters[...]` key of list-data-tokens (exact match).
+fn matches(t: &DataToken, key: &str, want: &str) -> bool {
+    let have = match key {
+        "context" => Some(t.context.as_str()),
+        "token" => Some(t.token.as_str()),
+        "meta.file.fileName" => t.file.as_ref().map(|f| f.file_name.as_str()),
+        "meta.file.extension" => t.file.as_ref().map(|f| f.extension.as_str()),
+        "meta.data.type" => t.data_type.as_deref(),
+        _ => None,
+    };
+    have == Some(want)
+}
+
+/// The filter keys list-data-tokens accepts, inside `filters[...]`.
+pub(crate) const FILTER_KEYS: &[&str] = &[
+    "meta.file.fileName",
+    "meta.file.extension",
+    "meta.data.type",
+    "context",
+    "token",
+];

@@ -1,0 +1,202 @@
+//! The WebSocket listener: `joinChannel` / `leaveChannel`, and the hub that pushes each
+//! profile's acks to every socket joined with a token of that profile (PROTOCOL.md §5.2).
+//!
+//! Frames are pushed only to sockets joined at that moment: nothing is queued for later
+//! joiners, as on the real proxy.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use chrono::Utc;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use crate::auth::resolve_token;
+use crate::shared::Shared;
+use crate::state::lock;
+
+/// Frames a slow client may have outstanding before further ones are dropped for it.
+const QUEUE: usize = 1024;
+
+/// Joined sockets per profile, and the signal that drops every connection.
+pub(crate) struct Hub {
+    inner: Mutex<HubInner>,
+    drops: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct HubInner {
+    next_connection: u64,
+    channels: HashMap<String, HashMap<u64, mpsc::Sender<String>>>,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self {
+            inner: Mutex::new(HubInner::default()),
+            drops: watch::Sender::new(0),
+        }
+    }
+
+    fn connection_id(&self) -> u64 {
+        let mut inner = lock(&self.inner);
+        inner.next_connection += 1;
+        inner.next_connection
+    }
+
+    fn join(&self, profile_id: &str, connection: u64, sender: mpsc::Sender<String>) {
+        lock(&self.inner)
+            .channels
+            .entry(profile_id.to_owned())
+            .or_default()
+            .insert(connection, sender);
+    }
+
+    fn leave(&self, profile_id: &str, connection: u64) {
+        let mut inner = lock(&self.inner);
+        if let Some(sockets) = inner.channels.get_mut(profile_id) {
+            sockets.remove(&connection);
+            if sockets.is_empty() {
+                inner.channels.remove(profile_id);
+            }
+        }
+    }
+
+    /// Pushes `frames` to every socket joined for `profile_id` now.
+    pub fn broadcast(&self, profile_id: &str, frames: &[String]) {
+        let inner = lock(&self.inner);
+        let Some(sockets) = inner.channels.get(profile_id) else {
+            return;
+        };
+        for sender in sockets.values() {
+            for frame in frames {
+                // A full queue means the client stopped reading: the frame is lost for it,
+                // as it would be behind a real proxy.
+                let _ = sender.try_send(frame.clone());
+            }
+        }
+    }
+
+    /// Drops every open connection without a close frame.
+    pub fn drop_all(&self) {
+        self.drops.send_modify(|generation| *generation += 1);
+    }
+}
+
+/// Decrements the open-connection count however the connection task ends.
+struct Open<'a>(&'a Shared);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.websockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The upgrade handler of the WebSocket listener (any path).
+pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| connection(shared, socket))
+}
+
+async fn connection(shared: Arc<Shared>, mut socket: WebSocket) {
+    shared.websockets.fetch_add(1, Ordering::Relaxed);
+    let _open = Open(&shared);
+    let id = shared.hub.connection_id();
+    let (sender, mut outbox) = mpsc::channel::<String>(QUEUE);
+    let mut drops = shared.hub.drops.subscribe();
+    drops.borrow_and_update();
+    let mut joined: Option<String> = None;
+    loop {
+        tokio::select! {
+            frame = outbox.recv() => {
+                let Some(frame) = frame else { break };
+                if socket.send(Message::Text(frame.into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = handle_frame(&shared, id, &sender, &mut joined, text.as_str());
+                    if let Some(reply) = reply {
+                        if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                // Pings are answered by axum itself; binary frames mean nothing here.
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            // Dropped on purpose (fault injection or shutdown): return without a close frame.
+            _ = drops.changed() => break,
+        }
+    }
+    if let Some(profile_id) = joined {
+        shared.hub.leave(&profile_id, id);
+    }
+}
+
+/// The reply to one text frame, if it asks for one. Unknown or malformed frames are ignored.
+fn handle_frame(
+    shared: &Shared,
+    connection: u64,
+    sender: &mpsc::Sender<String>,
+    joined: &mut Option<String>,
+    text: &str,
+) -> Option<Value> {
+    let frame: Value = serde_json::from_str(text).ok()?;
+    let data = frame.get("data").cloned().unwrap_or(Value::Null);
+    // The official page names correlationId without showing where it goes: accept it inside
+    // `data` (next to the token) or at the top level.
+    let correlation = data
+        .get("correlationId")
+        .or_else(|| frame.get("correlationId"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let reply = |status: u16, data: Value| json!({"correlationId": correlation, "status": status, "data": data});
+    match frame.get("action").and_then(Value::as_str)? {
+        "joinChannel" => {
+            if joined.is_some() {
+                return Some(reply(
+                    409,
+                    json!({"message": "Only one channel per connection: leave the current channel first."}),
+                ));
+            }
+            let Some(token) = data.get("authorizationToken").and_then(Value::as_str) else {
+                return Some(reply(
+                    401,
+                    json!({"reason": "auth.missing_token", "message": "authorizationToken is required."}),
+                ));
+            };
+            let resolved = resolve_token(&lock(&shared.world), token, Utc::now());
+            match resolved {
+                Ok((profile_id, _)) => {
+                    shared.hub.join(&profile_id, connection, sender.clone());
+                    *joined = Some(profile_id);
+                    Some(reply(
+                        200,
+                        json!({"channelId": crate::rng::uuid(), "message": "Successfully joined profile channel."}),
+                    ))
+                }
+                Err(failure) => Some(reply(
+                    401,
+                    json!({"reason": failure.reason, "message": failure.message}),
+                )),
+            }
+        }
+        "leaveChannel" => match joined.take() {
+            Some(profile_id) => {
+                shared.hub.leave(&profile_id, connection);
+                Some(reply(
+                    200,
+                    json!({"message": "Successfully left profile channel."}),
+                ))
+            }
+            None => Some(reply(400, json!({"message": "Not joined to a channel."}))),
+        },
+        _ => None,
+    }
+}

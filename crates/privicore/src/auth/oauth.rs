@@ -1,0 +1,242 @@
+//! An OAuth session's tokens: refreshed ahead of expiry and after a `401`, one refresh at a
+//! time, with rotation handled safely.
+//!
+//! The refresh token is the dangerous part. Privicore may rotate it on every refresh, and a
+//! refresh token that was already presented must never be sent again (servers that rotate
+//! treat reuse as theft and may revoke the whole family). So:
+//!
+//! * one refresh at a time (single flight), and a caller that queued behind a refresh uses
+//!   its result instead of refreshing again;
+//! * a refresh token is marked spent *before* it is sent, and a spent token is never sent
+//!   again, even when the refresh failed in transit (the server may have consumed it);
+//! * new tokens are saved to the [`TokenStore`] before they are used.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Mutex, watch};
+
+use privicore_api::hooks::{
+    BoxFuture, Credential, CredentialError, Inner, StaticToken, TokenSource,
+};
+use privicore_api::operations::Auth;
+use privicore_api::types;
+
+use super::store::{OAuthTokens, TokenStore};
+use super::{SessionTokens, same_secret};
+use crate::{Client, Error, Result};
+
+/// Refresh tokens already presented; never sent again.
+#[derive(Default)]
+struct Spent(Vec<SecretString>);
+
+impl Spent {
+    fn contains(&self, token: &SecretString) -> bool {
+        self.0
+            .iter()
+            .any(|spent| same_secret(spent, token.expose_secret()))
+    }
+}
+
+/// The token source of an OAuth session.
+pub(crate) struct OAuthAuth {
+    client: Client,
+    store: Arc<dyn TokenStore>,
+    current: RwLock<Arc<OAuthTokens>>,
+    renewing: Mutex<Spent>,
+    generation: watch::Sender<u64>,
+}
+
+impl OAuthAuth {
+    /// A source starting from `tokens`, saving every new set to `store`.
+    pub(crate) async fn start(
+        client: Client,
+        tokens: OAuthTokens,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Arc<Self>> {
+        store.save(&tokens).await?;
+        let (generation, _) = watch::channel(0);
+        Ok(Arc::new(Self {
+            client,
+            store,
+            current: RwLock::new(Arc::new(tokens)),
+            renewing: Mutex::new(Spent::default()),
+            generation,
+        }))
+    }
+
+    pub(crate) fn tokens(&self) -> Arc<OAuthTokens> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn needs_refresh(&self, tokens: &OAuthTokens) -> bool {
+        let margin =
+            chrono::Duration::from_std(self.client.config().renew_ahead).unwrap_or_default();
+        tokens.expires_at - margin <= Utc::now()
+    }
+
+    /// A valid access token, refreshed first if it is about to expire.
+    async fn fresh(&self) -> Result<SecretString> {
+        let seen = self.tokens();
+        if !self.needs_refresh(&seen) {
+            return Ok(seen.access_token.clone());
+        }
+        self.refresh_after(&seen).await
+    }
+
+    /// Refreshes unless the tokens changed since `seen` (then the change is the answer).
+    async fn refresh_after(&self, seen: &Arc<OAuthTokens>) -> Result<SecretString> {
+        let mut spent = self.renewing.lock().await;
+        let latest = self.tokens();
+        if !Arc::ptr_eq(&latest, seen) && !self.needs_refresh(&latest) {
+            return Ok(latest.access_token.clone());
+        }
+        let next = self.refresh(&latest, &mut spent).await?;
+        let access = next.access_token.clone();
+        // Saved before anything uses it: a crash now still leaves the new refresh token on disk.
+        let saved = self.store.save(&next).await;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.generation.send_modify(|g| *g += 1);
+        saved.map(|()| access)
+    }
+
+    /// One refresh call. The refresh token is marked spent before it is sent.
+    async fn refresh(&self, tokens: &OAuthTokens, spent: &mut Spent) -> Result<OAuthTokens> {
+        const OP: &str = "refresh_oauth_access_token";
+        let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
+            Error::Credentials("the OAuth session has no refresh token; authorize again".into())
+        })?;
+        if spent.contains(&refresh_token) {
+            return Err(Error::Credentials(
+                "the refresh token was already presented once and is never sent twice; authorize again".into(),
+            ));
+        }
+        spent.0.push(refresh_token.clone());
+        let source = StaticToken(Credential::Token(
+            tokens.access_token.expose_secret().to_owned(),
+        ));
+        let raw = self.client.raw_with(Inner::with_source(Arc::new(source)));
+        let body = types::RefreshOauthAccessTokenBody {
+            refresh_token: refresh_token.expose_secret().to_owned(),
+        };
+        // Never retried: a second attempt would present the same refresh token again.
+        let answer = self
+            .client
+            .call_once(OP, || {
+                raw.refresh_oauth_access_token().body(body.clone()).send()
+            })
+            .await?;
+        let mut next = OAuthTokens::from(answer.into_inner());
+        if next.refresh_token.is_none() {
+            // Not rotated: the same refresh token stays valid.
+            next.refresh_token = Some(refresh_token.clone());
+            spent
+                .0
+                .retain(|t| !same_secret(t, refresh_token.expose_secret()));
+        }
+        if next.client_id.is_none() {
+            next.client_id.clone_from(&tokens.client_id);
+        }
+        tracing::debug!("OAuth access token refreshed");
+        Ok(next)
+    }
+
+    /// After a `401` with `rejected`: refresh, unless another task already did.
+    async fn refresh_rejected(&self, rejected: &str) -> Option<SecretString> {
+        let latest = self.tokens();
+        if !same_secret(&latest.access_token, rejected) {
+            return Some(latest.access_token.clone());
+        }
+        let mut spent = self.renewing.lock().await;
+        let again = self.tokens();
+        if !Arc::ptr_eq(&again, &latest) {
+            return Some(again.access_token.clone());
+        }
+        match self.refresh(&again, &mut spent).await {
+            Ok(next) => {
+                let access = next.access_token.clone();
+                if let Err(e) = self.store.save(&next).await {
+                    tracing::warn!(error = %e, "could not save refreshed OAuth tokens");
+                }
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+                self.generation.send_modify(|g| *g += 1);
+                Some(access)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing the OAuth token after a 401 failed");
+                None
+            }
+        }
+    }
+
+    /// Forces a refresh now (e.g. to test rotation, or before a long job).
+    pub(crate) async fn refresh_now(&self) -> Result<()> {
+        let mut spent = self.renewing.lock().await;
+        let latest = self.tokens();
+        let next = self.refresh(&latest, &mut spent).await?;
+        let saved = self.store.save(&next).await;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.generation.send_modify(|g| *g += 1);
+        saved
+    }
+}
+
+impl TokenSource for OAuthAuth {
+    fn credential(
+        &self,
+        auth: Auth,
+    ) -> BoxFuture<'_, std::result::Result<Option<Credential>, CredentialError>> {
+        Box::pin(async move {
+            match auth {
+                Auth::ProfileToken | Auth::OptionalProfileToken | Auth::OAuthTokenBasic => {
+                    let token = self
+                        .fresh()
+                        .await
+                        .map_err(|e| CredentialError(e.to_string()))?;
+                    Ok(Some(Credential::Token(token.expose_secret().to_owned())))
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        auth: Auth,
+        rejected: &'a Credential,
+    ) -> BoxFuture<'a, Option<Credential>> {
+        Box::pin(async move {
+            let Credential::Token(rejected) = rejected else {
+                return None;
+            };
+            if !matches!(
+                auth,
+                Auth::ProfileToken | Auth::OptionalProfileToken | Auth::OAuthTokenBasic
+            ) {
+                return None;
+            }
+            let token = self.refresh_rejected(rejected).await?;
+            Some(Credential::Token(token.expose_secret().to_owned()))
+        })
+    }
+}
+
+impl SessionTokens for OAuthAuth {
+    fn ws_token(&self) -> BoxFuture<'_, Result<SecretString>> {
+        Box::pin(self.fresh())
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    fn rejected<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let _ = self.refresh_rejected(token.expose_secret()).await;
+        })
+    }
+}

@@ -1,0 +1,325 @@
+//! [`Client`]: configuration, the shared HTTP connection pool, and the one place every raw
+//! call goes through (tracing span, retries, error mapping).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use progenitor_client::ResponseValue;
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
+
+use privicore_api::hooks::Inner;
+use privicore_api::types;
+
+use crate::auth::oauth::OAuthAuth;
+use crate::auth::profile::ProfileAuth;
+use crate::auth::store::{OAuthTokens, TokenStore};
+use crate::commands::{self, status};
+use crate::config::{self, Config};
+use crate::error::{self, ErrorBody};
+use crate::oauth::OAuthClient;
+use crate::session::Session;
+use crate::{ClientBuilder, Error, Result};
+
+/// The entry point: where Privicore is and how to talk to it.
+///
+/// Cheap to clone (an `Arc` inside) and safe to share across tasks; clones share one
+/// connection pool. Log in to get a [`Session`].
+///
+/// ```no_run
+/// # async fn run() -> privicore::Result<()> {
+/// use privicore::Client;
+/// use secrecy::SecretString;
+///
+/// let client = Client::builder()
+///     .api_url("https://sandbox.privicore.com:9009")
+///     .ws_url("wss://sandbox.privicore.com:8083")
+///     .build()?;
+/// let session = client
+///     .login("alice@example.com", SecretString::from("correct horse battery staple"))
+///     .await?;
+/// println!("logged in as profile {}", session.profile_id().await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: Config,
+    http: reqwest::Client,
+    transfer: reqwest::Client,
+    anonymous: privicore_api::Client,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api_url", &self.shared.config.api_url.as_str())
+            .field(
+                "ws_url",
+                &self.shared.config.ws_url.as_ref().map(|u| u.as_str()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `PRIVICORE_API_URL` (required),
+    /// `PRIVICORE_WS_URL`, and `PRIVICORE_USERNAME` / `PRIVICORE_PASSWORD` for
+    /// [`login_configured`](Client::login_configured).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when a variable is missing or malformed.
+    pub fn from_env() -> Result<Self> {
+        config::builder_from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?.build()
+    }
+
+    pub(crate) fn from_config(config: Config) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        // Transfers may take long: no total timeout, but every read must make progress.
+        let transfer = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.request_timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let anonymous = privicore_api::Client::new_with_client(
+            api_base(&config),
+            http.clone(),
+            Inner::anonymous(),
+        );
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config,
+                http,
+                transfer,
+                anonymous,
+            }),
+        })
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The raw generated client, without credentials (for the operations that need none, and
+    /// anything this crate does not wrap).
+    pub fn raw(&self) -> &privicore_api::Client {
+        &self.shared.anonymous
+    }
+
+    /// A raw client on the API host with the given credentials.
+    pub(crate) fn raw_with(&self, inner: Inner) -> privicore_api::Client {
+        privicore_api::Client::new_with_client(
+            api_base(&self.shared.config),
+            self.shared.http.clone(),
+            inner,
+        )
+    }
+
+    /// A raw client for a stream or download server (no total timeout).
+    pub(crate) fn transfer_client(&self, base: &str) -> privicore_api::Client {
+        privicore_api::Client::new_with_client(
+            base,
+            self.shared.transfer.clone(),
+            Inner::anonymous(),
+        )
+    }
+
+    /// Checks that the server is up.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] of the call.
+    pub async fn health(&self) -> Result<types::HealthStatus> {
+        let raw = self.raw();
+        Ok(self
+            .call("check_server_health", || raw.check_server_health().send())
+            .await?
+            .into_inner())
+    }
+
+    /// Registers a new profile and waits until the registration is complete.
+    ///
+    /// There is no token yet, so the outcome is polled through request-status rather than
+    /// awaited on the WebSocket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with status 409 when the username is taken;
+    /// [`Error::CommandRejected`] when the server refuses the registration later.
+    pub async fn register_profile(&self, username: &str, password: &SecretString) -> Result<()> {
+        const OP: &str = "register_profile";
+        let raw = self.raw();
+        let accepted = self
+            .call_once(OP, || {
+                raw.register_profile()
+                    .body(types::RegisterProfileBody {
+                        username: username.to_owned(),
+                        password: password.expose_secret().to_owned(),
+                    })
+                    .send()
+            })
+            .await?
+            .into_inner();
+        let id = commands::command_id(OP, accepted)?;
+        status::poll_until_final(raw, self, OP, &id, self.config().command_timeout).await
+    }
+
+    /// Logs a profile in.
+    ///
+    /// The session keeps the token and its expiry, renews it ahead of expiry, and renews it
+    /// once after a `401`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthorized`] for wrong credentials.
+    pub async fn login(
+        &self,
+        username: impl Into<String>,
+        password: SecretString,
+    ) -> Result<Session> {
+        let auth = ProfileAuth::login(self.clone(), username.into(), password).await?;
+        Ok(Session::profile(self.clone(), auth))
+    }
+
+    /// Logs in with the credentials the client was built with
+    /// ([`ClientBuilder::credentials`] or `PRIVICORE_USERNAME` / `PRIVICORE_PASSWORD`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the client has no credentials; otherwise as [`Client::login`].
+    pub async fn login_configured(&self) -> Result<Session> {
+        let (username, password) = self.config().credentials.clone().ok_or_else(|| {
+            Error::Config(
+                "no credentials configured (PRIVICORE_USERNAME / PRIVICORE_PASSWORD)".into(),
+            )
+        })?;
+        self.login(username, password).await
+    }
+
+    /// The OAuth calls made with an application's client credentials (retrieve the
+    /// authorization code, exchange it for tokens).
+    pub fn oauth_client(
+        &self,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+    ) -> OAuthClient {
+        OAuthClient::new(self.clone(), client_id.into(), client_secret)
+    }
+
+    /// A session acting with an OAuth application's delegated tokens. New tokens (after every
+    /// refresh) are saved to `store` before they are used.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TokenStore`] when the tokens cannot be saved.
+    pub async fn oauth_session(
+        &self,
+        tokens: OAuthTokens,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Session> {
+        let auth = OAuthAuth::start(self.clone(), tokens, store).await?;
+        Ok(Session::with_oauth(self.clone(), auth))
+    }
+
+    /// Resumes an OAuth session from the tokens saved in `store`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TokenStore`] when the store is empty or unreadable.
+    pub async fn resume_oauth_session(&self, store: Arc<dyn TokenStore>) -> Result<Session> {
+        let tokens = store
+            .load()
+            .await?
+            .ok_or_else(|| Error::TokenStore("the store holds no tokens".into()))?;
+        self.oauth_session(tokens, store).await
+    }
+
+    /// Runs one raw call with a span, retries (for reads, per the policy) and error mapping.
+    pub(crate) async fn call<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        send: F,
+    ) -> Result<ResponseValue<T>>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.run(operation, send, true).await
+    }
+
+    /// Like [`call`](Client::call), never retried (commands, single-use credentials).
+    pub(crate) async fn call_once<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        send: F,
+    ) -> Result<ResponseValue<T>>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.run(operation, send, false).await
+    }
+
+    async fn run<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut send: F,
+        retry: bool,
+    ) -> Result<ResponseValue<T>>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let span = tracing::debug_span!("privicore", operation);
+        async move {
+            let mut attempt = 0;
+            loop {
+                let started = Instant::now();
+                match send().await {
+                    Ok(value) => {
+                        tracing::debug!(status = value.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "ok");
+                        return Ok(value);
+                    }
+                    Err(raw) => {
+                        let error = error::from_raw(operation, raw).await;
+                        if retry && self.shared.config.retry.should_retry(operation, &error, attempt) {
+                            let wait = self.shared.config.retry.backoff(attempt);
+                            tracing::debug!(%error, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                            tokio::time::sleep(wait).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        tracing::debug!(%error, elapsed_ms = started.elapsed().as_millis() as u64, "failed");
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// The API base URL without a trailing slash (the generated client appends `/path`).
+fn api_base(config: &Config) -> &str {
+    config.api_url.as_str().trim_end_matches('/')
+}

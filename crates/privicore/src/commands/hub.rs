@@ -1,0 +1,446 @@
+//! The ack hub: one WebSocket per session, acknowledgements routed by id to the futures that
+//! wait for them.
+//!
+//! The rules it enforces come from the protocol:
+//!
+//! * **join before send.** Acks are not replayed, so a command is sent only once the socket has
+//!   joined the profile's channel ([`Hub::ready`]).
+//! * **an ack may beat the HTTP answer.** The server can push the ack before the `202` with the
+//!   id reaches us, so acks nobody waits for yet are kept (bounded, for a few minutes) and
+//!   found by the waiter that registers later.
+//! * **a drop must not lose an outcome.** After the socket reconnects and rejoins, every
+//!   command still waiting is checked through request-status; data requests still waiting are
+//!   told to ask again (their result is not recoverable from request-status).
+//! * **a token change rejoins.** When the session's token changes the socket reconnects with
+//!   the new token.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use secrecy::ExposeSecret;
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use url::Url;
+
+use super::status::{self, Status};
+use super::ws::{self, Frame};
+use crate::auth::SessionTokens;
+use crate::commands::CommandId;
+use crate::{Client, Error, Result};
+
+/// Acks kept for ids nobody waits for (yet).
+const EARLY_CAPACITY: usize = 4096;
+/// How long such an ack is kept.
+const EARLY_TTL: Duration = Duration::from_secs(300);
+/// Longest pause between reconnection attempts.
+const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The result of a data request (`X-DPT-CAB-REQUEST-ID`): where the ciphertext is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DataReady {
+    /// `1`: `body` is a single-use download URL; `0`: a status text or the ciphertext inline
+    /// (base64).
+    pub output_type: i64,
+    /// The URL or the inline data. Secret: the URL carries a single-use token.
+    pub body: String,
+    /// The data token's context, when the server sends it.
+    pub data_context: Option<String>,
+}
+
+impl fmt::Debug for DataReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataReady")
+            .field("output_type", &self.output_type)
+            .field(
+                "body",
+                &format_args!("[REDACTED; {} bytes]", self.body.len()),
+            )
+            .field("data_context", &self.data_context)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Command(String),
+    Data(String),
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Completed,
+    Rejected(String),
+    Data(DataReady),
+    /// The socket dropped while waiting; the data request must be made again.
+    Missed,
+}
+
+/// The state of the socket, as waiters see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Link {
+    Connecting,
+    Joined { epoch: u64 },
+}
+
+#[derive(Default)]
+struct Routes {
+    waiters: HashMap<Key, oneshot::Sender<Outcome>>,
+    early: HashMap<Key, (Outcome, Instant)>,
+    early_order: VecDeque<Key>,
+}
+
+impl Routes {
+    /// Delivers to a waiter, or keeps the outcome for one that registers later.
+    fn deliver(&mut self, key: Key, outcome: Outcome) {
+        if let Some(waiter) = self.waiters.remove(&key) {
+            // The waiter may have timed out and gone: nothing to do then.
+            let _ = waiter.send(outcome);
+            return;
+        }
+        let now = Instant::now();
+        while let Some(oldest) = self.early_order.front() {
+            let expired = self
+                .early
+                .get(oldest)
+                .is_none_or(|(_, at)| now.duration_since(*at) > EARLY_TTL);
+            if !expired && self.early.len() < EARLY_CAPACITY {
+                break;
+            }
+            if let Some(oldest) = self.early_order.pop_front() {
+                self.early.remove(&oldest);
+            }
+        }
+        if self.early.insert(key.clone(), (outcome, now)).is_none() {
+            self.early_order.push_back(key);
+        }
+    }
+}
+
+struct Shared {
+    routes: Mutex<Routes>,
+    link: watch::Sender<Link>,
+}
+
+impl Shared {
+    fn routes(&self) -> MutexGuard<'_, Routes> {
+        // A panic while holding the lock cannot leave Routes inconsistent (every update is a
+        // single map operation), so a poisoned lock is still usable.
+        self.routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Aborts the connection task when the hub goes away.
+struct TaskGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One session's WebSocket and the waiters on it.
+pub(crate) struct Hub {
+    shared: Arc<Shared>,
+    client: Client,
+    status_client: privicore_api::Client,
+    timeout: Duration,
+    _task: TaskGuard,
+}
+
+impl Hub {
+    /// Starts the connection task (it connects and joins in the background).
+    pub(crate) fn start(
+        client: Client,
+        ws_url: Url,
+        tokens: Arc<dyn SessionTokens>,
+        status_client: privicore_api::Client,
+    ) -> Self {
+        let (link, _) = watch::channel(Link::Connecting);
+        let shared = Arc::new(Shared {
+            routes: Mutex::new(Routes::default()),
+            link,
+        });
+        let connection = Connection {
+            shared: shared.clone(),
+            tokens,
+            ws_url,
+            client: client.clone(),
+            status_client: status_client.clone(),
+            connect_timeout: client.config().connect_timeout,
+        };
+        let task = tokio::spawn(connection.run());
+        Self {
+            shared,
+            timeout: client.config().command_timeout,
+            client,
+            status_client,
+            _task: TaskGuard(task),
+        }
+    }
+
+    /// Waits until the socket has joined the channel, so that a command sent now has its ack
+    /// delivered.
+    pub(crate) async fn ready(&self, operation: &'static str) -> Result<()> {
+        let mut link = self.shared.link.subscribe();
+        let joined = tokio::time::timeout(
+            self.timeout,
+            link.wait_for(|l| matches!(l, Link::Joined { .. })),
+        );
+        match joined.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(Error::WebSocket("the connection task stopped".into())),
+            Err(_) => Err(Error::Timeout {
+                operation,
+                waiting_for: "the WebSocket to join the profile channel",
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// Waits for a command's acknowledgement. On timeout, request-status has the last word.
+    pub(crate) async fn wait_command(&self, operation: &'static str, id: &CommandId) -> Result<()> {
+        let outcome = self.wait(Key::Command(id.as_str().to_string())).await;
+        match outcome {
+            Some(Outcome::Completed) => Ok(()),
+            Some(Outcome::Rejected(reason)) => Err(Error::CommandRejected {
+                operation,
+                command_id: id.to_string(),
+                reason,
+            }),
+            Some(Outcome::Data(_)) | Some(Outcome::Missed) | None => {
+                match status::check(&self.status_client, &self.client, id).await? {
+                    Status::Completed => Ok(()),
+                    Status::Failed(reason) => Err(Error::CommandRejected {
+                        operation,
+                        command_id: id.to_string(),
+                        reason,
+                    }),
+                    Status::Pending => Err(Error::Timeout {
+                        operation,
+                        waiting_for: "the command's acknowledgement",
+                        after: self.timeout,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Waits for a data request's result. `Ok(None)` means it was missed (the socket
+    /// dropped): the caller should request the data again.
+    pub(crate) async fn wait_data(
+        &self,
+        operation: &'static str,
+        id: &CommandId,
+    ) -> Result<Option<DataReady>> {
+        match self.wait(Key::Data(id.as_str().to_string())).await {
+            Some(Outcome::Data(ready)) => Ok(Some(ready)),
+            Some(Outcome::Missed) => Ok(None),
+            Some(Outcome::Rejected(reason)) => Err(Error::CommandRejected {
+                operation,
+                command_id: id.to_string(),
+                reason,
+            }),
+            Some(Outcome::Completed) | None => Err(Error::Timeout {
+                operation,
+                waiting_for: "the data request's result",
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// Registers a waiter (or takes an ack that came early) and waits up to the timeout.
+    async fn wait(&self, key: Key) -> Option<Outcome> {
+        let receiver = {
+            let mut routes = self.shared.routes();
+            if let Some((outcome, _)) = routes.early.remove(&key) {
+                routes.early_order.retain(|k| k != &key);
+                return Some(outcome);
+            }
+            let (sender, receiver) = oneshot::channel();
+            routes.waiters.insert(key.clone(), sender);
+            receiver
+        };
+        let outcome = tokio::time::timeout(self.timeout, receiver).await;
+        // Timed out or the hub is going away: leave no dangling route.
+        self.shared.routes().waiters.remove(&key);
+        outcome.ok().and_then(Result::ok)
+    }
+}
+
+/// The background task that keeps the socket connected and joined.
+struct Connection {
+    shared: Arc<Shared>,
+    tokens: Arc<dyn SessionTokens>,
+    ws_url: Url,
+    client: Client,
+    status_client: privicore_api::Client,
+    connect_timeout: Duration,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl Connection {
+    async fn run(self) {
+        let mut changes = self.tokens.changes();
+        let mut epoch = 0u64;
+        let mut backoff = Duration::from_millis(25);
+        loop {
+            changes.borrow_and_update();
+            match self.connect_and_join().await {
+                Ok(mut socket) => {
+                    epoch += 1;
+                    backoff = Duration::from_millis(25);
+                    tracing::debug!(epoch, "websocket joined the profile channel");
+                    self.shared.link.send_replace(Link::Joined { epoch });
+                    if epoch > 1 {
+                        self.reconcile();
+                    }
+                    self.serve(&mut socket, &mut changes).await;
+                    self.shared.link.send_replace(Link::Connecting);
+                    let _ = socket.close(None).await;
+                }
+                Err(reason) => {
+                    tracing::debug!(%reason, "websocket not joined; retrying");
+                    tokio::time::sleep(backoff.mul_f64(0.5 + crate::random_unit())).await;
+                    backoff = (backoff * 2).min(MAX_RECONNECT_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn connect_and_join(&self) -> std::result::Result<Socket, String> {
+        let token = self.tokens.ws_token().await.map_err(|e| e.to_string())?;
+        let connect = tokio_tungstenite::connect_async(self.ws_url.as_str());
+        let (mut socket, _) = tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| format!("connect failed: {e}"))?;
+        let correlation = crate::random_hex(8);
+        socket
+            .send(Message::text(ws::join_frame(
+                token.expose_secret(),
+                &correlation,
+            )))
+            .await
+            .map_err(|e| format!("join not sent: {e}"))?;
+        let reply = tokio::time::timeout(self.connect_timeout, async {
+            while let Some(message) = socket.next().await {
+                let Ok(Message::Text(text)) = message else {
+                    if message.is_err() {
+                        return None;
+                    }
+                    continue;
+                };
+                if let Frame::Reply { status } = ws::parse(&text) {
+                    return Some(status);
+                }
+            }
+            None
+        })
+        .await
+        .map_err(|_| "no join reply".to_string())?;
+        match reply {
+            Some(200) => Ok(socket),
+            Some(401) | Some(403) => {
+                // The token was refused: renew it before the next attempt.
+                self.tokens.rejected(&token).await;
+                Err("join refused: the token was not accepted".into())
+            }
+            Some(status) => Err(format!("join refused with status {status}")),
+            None => Err("the socket closed before the join reply".into()),
+        }
+    }
+
+    /// Reads frames until the socket drops or the token changes.
+    async fn serve(&self, socket: &mut Socket, changes: &mut watch::Receiver<u64>) {
+        loop {
+            tokio::select! {
+                message = socket.next() => match message {
+                    Some(Ok(Message::Text(text))) => self.dispatch(ws::parse(&text)),
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(_)) => {}
+                },
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    tracing::debug!("token changed; rejoining");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, frame: Frame) {
+        let (key, outcome) = match frame {
+            Frame::CommandStatus { id, status: 2, .. } => (Key::Command(id), Outcome::Completed),
+            Frame::CommandStatus {
+                id,
+                status: 3,
+                body,
+            } => {
+                let reason = if body.trim().is_empty() {
+                    "rejected".to_string()
+                } else {
+                    body
+                };
+                (Key::Command(id), Outcome::Rejected(reason))
+            }
+            Frame::DataRequest {
+                id,
+                output_type,
+                body,
+                data_context,
+            } => (
+                Key::Data(id),
+                Outcome::Data(DataReady {
+                    output_type,
+                    body,
+                    data_context,
+                }),
+            ),
+            // Pending statuses, replies, keep-alives and unknown frames need no routing.
+            Frame::CommandStatus { .. } | Frame::Reply { .. } | Frame::Other => return,
+        };
+        self.shared.routes().deliver(key, outcome);
+    }
+
+    /// After a reconnect: acks sent while the socket was down are lost, so ask request-status
+    /// about every command still waiting, and tell data waiters to ask again.
+    fn reconcile(&self) {
+        let keys: Vec<Key> = self.shared.routes().waiters.keys().cloned().collect();
+        for key in keys {
+            match key {
+                Key::Data(_) => self.shared.routes().deliver(key, Outcome::Missed),
+                Key::Command(ref id) => {
+                    let Ok(id) = CommandId::new(id.clone()) else {
+                        continue;
+                    };
+                    let shared = self.shared.clone();
+                    let client = self.client.clone();
+                    let status_client = self.status_client.clone();
+                    tokio::spawn(async move {
+                        let outcome = match status::check(&status_client, &client, &id).await {
+                            Ok(Status::Completed) => Outcome::Completed,
+                            Ok(Status::Failed(reason)) => Outcome::Rejected(reason),
+                            // Still running (its ack will come on the new socket) or unknown.
+                            Ok(Status::Pending) | Err(_) => return,
+                        };
+                        let key = Key::Command(id.as_str().to_string());
+                        let mut routes = shared.routes();
+                        if routes.waiters.contains_key(&key) {
+                            routes.deliver(key, outcome);
+                        }
+                    });
+                }
+            }
+        }
+    }
+}

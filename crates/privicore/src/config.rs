@@ -1,0 +1,196 @@
+//! Building a [`Client`]: URLs, timeouts, user agent, retries.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::{Client, Error, Result, RetryPolicy};
+
+/// Everything a [`Client`] is configured with. Built by [`ClientBuilder`].
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub api_url: Url,
+    pub ws_url: Option<Url>,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub renew_ahead: Duration,
+    pub reauthorize_ttl: Duration,
+    pub user_agent: String,
+    pub retry: RetryPolicy,
+    pub credentials: Option<(String, SecretString)>,
+}
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use privicore::{Client, RetryPolicy};
+///
+/// let client = Client::builder()
+///     .api_url("http://127.0.0.1:8009")
+///     .ws_url("ws://127.0.0.1:8083")
+///     .request_timeout(Duration::from_secs(10))
+///     .retry_policy(RetryPolicy::none())
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), privicore::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    api_url: Option<String>,
+    ws_url: Option<String>,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+    renew_ahead: Duration,
+    reauthorize_ttl: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+    credentials: Option<(String, SecretString)>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            api_url: None,
+            ws_url: None,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
+            renew_ahead: Duration::from_secs(60),
+            reauthorize_ttl: Duration::from_secs(3600),
+            user_agent: concat!("privicore-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            retry: RetryPolicy::default(),
+            credentials: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API base URL, e.g. `https://sandbox.privicore.com:9009`. Required.
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
+    /// The WebSocket URL that carries acknowledgements, e.g. `wss://…:8083`. Required for
+    /// asynchronous commands.
+    pub fn ws_url(mut self, url: impl Into<String>) -> Self {
+        self.ws_url = Some(url.into());
+        self
+    }
+
+    /// Total time one HTTP request may take (default 30 s). Stream transfers use their own,
+    /// per-read timeout instead, so large payloads are not cut off.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Time to establish a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for an asynchronous command's acknowledgement (default 30 s).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// How long before expiry a token is renewed (default 60 s).
+    pub fn renew_ahead(mut self, margin: Duration) -> Self {
+        self.renew_ahead = margin;
+        self
+    }
+
+    /// The lifetime asked for when a profile token is reauthorized (default 1 h).
+    pub fn reauthorize_ttl(mut self, ttl: Duration) -> Self {
+        self.reauthorize_ttl = ttl;
+        self
+    }
+
+    /// The `User-Agent` header (default `privicore-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How reads are retried ([`RetryPolicy::none`] turns retries off).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Default profile credentials, used by [`Client::login_configured`].
+    pub fn credentials(mut self, username: impl Into<String>, password: SecretString) -> Self {
+        self.credentials = Some((username.into(), password));
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the API URL is missing or a URL does not parse.
+    pub fn build(self) -> Result<Client> {
+        let api_url = self
+            .api_url
+            .ok_or_else(|| Error::Config("the API URL is required".into()))?;
+        let api_url = parse_url("API", &api_url, &["http", "https"])?;
+        let ws_url = self
+            .ws_url
+            .map(|url| parse_url("WebSocket", &url, &["ws", "wss"]))
+            .transpose()?;
+        Client::from_config(Config {
+            api_url,
+            ws_url,
+            request_timeout: self.request_timeout,
+            connect_timeout: self.connect_timeout,
+            command_timeout: self.command_timeout,
+            renew_ahead: self.renew_ahead,
+            reauthorize_ttl: self.reauthorize_ttl,
+            user_agent: self.user_agent,
+            retry: self.retry,
+            credentials: self.credentials,
+        })
+    }
+}
+
+fn parse_url(what: &str, text: &str, schemes: &[&str]) -> Result<Url> {
+    let url = Url::parse(text)
+        .map_err(|e| Error::Config(format!("the {what} URL does not parse: {e}")))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(Error::Config(format!(
+            "the {what} URL must use {}, not {}",
+            schemes.join(" or "),
+            url.scheme()
+        )));
+    }
+    Ok(url)
+}
+
+/// Reads the client's settings from the environment: `PRIVICORE_API_URL` (required),
+/// `PRIVICORE_WS_URL`, and `PRIVICORE_USERNAME` / `PRIVICORE_PASSWORD` (both or neither).
+pub(crate) fn builder_from_env(read: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder> {
+    let api = read("PRIVICORE_API_URL")
+        .ok_or_else(|| Error::Config("PRIVICORE_API_URL is not set".into()))?;
+    let mut builder = ClientBuilder::default().api_url(api);
+    if let Some(ws) = read("PRIVICORE_WS_URL") {
+        builder = builder.ws_url(ws);
+    }
+    match (read("PRIVICORE_USERNAME"), read("PRIVICORE_PASSWORD")) {
+        (Some(user), Some(password)) => Ok(builder.credentials(user, SecretString::from(password))),
+        (None, None) => Ok(builder),
+        (Some(_), None) => Err(Error::Config(
+            "PRIVICORE_USERNAME is set but PRIVICORE_PASSWORD is not".into(),
+        )),
+        (None, Some(_)) => Err(Error::Config(
+            "PRIVICORE_PASSWORD is set but PRIVICORE_USERNAME is not".into(),
+        )),
+    }
+}

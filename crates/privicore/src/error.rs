@@ -1,0 +1,263 @@
+//! The one public error type of the crate.
+//!
+//! Every failure a caller can act on differently has its own variant: an HTTP error from the
+//! server ([`Error::Api`]), rejected credentials ([`Error::Unauthorized`]), an asynchronous
+//! command the server refused ([`Error::CommandRejected`]), a wait that ran out of time
+//! ([`Error::Timeout`]), an answer that could not be decoded ([`Error::Decode`]) and a
+//! transport failure ([`Error::Transport`]). No variant ever carries a secret: tokens,
+//! passwords and keys are never formatted into messages, and transport errors have their URL
+//! removed (stream and download URLs carry single-use tokens).
+
+use std::time::Duration;
+
+use privicore_api::types::ApiError;
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a Privicore call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an HTTP error status.
+    #[error(
+        "{operation}: the server answered {status}{}",
+        describe(reason, message)
+    )]
+    Api {
+        /// The operation id (as in the spec).
+        operation: &'static str,
+        /// The HTTP status code.
+        status: u16,
+        /// The machine-readable reason (`<area>.<reason>`), when the body has one.
+        reason: Option<String>,
+        /// The server's message, when the body has one.
+        message: Option<String>,
+    },
+    /// The credentials were refused (`401`), after the one renewal and replay the client
+    /// makes.
+    #[error("{operation}: unauthorized{}", describe(&None, message))]
+    Unauthorized {
+        /// The operation id.
+        operation: &'static str,
+        /// The server's message, when there is one.
+        message: Option<String>,
+    },
+    /// An asynchronous command was accepted (`202`) but then failed (`command_status` 3).
+    #[error("{operation}: command {command_id} was rejected: {reason}")]
+    CommandRejected {
+        /// The operation that sent the command.
+        operation: &'static str,
+        /// The command id.
+        command_id: String,
+        /// The reason the server gave (e.g. `profile.not_an_owner`).
+        reason: String,
+    },
+    /// A wait ran out of time.
+    #[error("{operation}: timed out after {after:?} waiting for {waiting_for}")]
+    Timeout {
+        /// The operation being waited on.
+        operation: &'static str,
+        /// What was awaited (an answer, an acknowledgement, a renewal...).
+        waiting_for: &'static str,
+        /// How long the wait lasted.
+        after: Duration,
+    },
+    /// The answer could not be decoded.
+    #[error("{operation}: could not decode the answer: {message}")]
+    Decode {
+        /// The operation id.
+        operation: &'static str,
+        /// What did not decode (never the body itself).
+        message: String,
+    },
+    /// The request could not be sent or the answer not received.
+    #[error("{operation}: transport error: {source}")]
+    Transport {
+        /// The operation id.
+        operation: &'static str,
+        /// The underlying error, without its URL.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The WebSocket that carries acknowledgements failed.
+    #[error("websocket: {0}")]
+    WebSocket(String),
+    /// The caller passed something unusable.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The client is misconfigured (a bad URL, a missing environment variable...).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A token store could not load or save tokens.
+    #[error("token store: {0}")]
+    TokenStore(String),
+    /// A payload could not be encrypted or is not authentic: tampered, encrypted with another
+    /// key, or truncated.
+    #[error("payload: {0}")]
+    Cipher(#[from] crate::cipher::CipherError),
+    /// Reading or writing local data failed.
+    #[error("could not {what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key is malformed (a vault key, or a signed public key).
+    #[error("key: {0}")]
+    Key(String),
+    /// No credentials could be obtained (log-in failed, refresh token used up...).
+    #[error("credentials: {0}")]
+    Credentials(String),
+}
+
+fn describe(reason: &Option<String>, message: &Option<String>) -> String {
+    match (reason, message) {
+        (Some(r), Some(m)) => format!(" ({r}: {m})"),
+        (Some(r), None) => format!(" ({r})"),
+        (None, Some(m)) => format!(" ({m})"),
+        (None, None) => String::new(),
+    }
+}
+
+impl Error {
+    pub(crate) fn io(what: &'static str, source: std::io::Error) -> Self {
+        Error::Io { what, source }
+    }
+
+    /// The HTTP status, for errors that have one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::Unauthorized { .. } => Some(401),
+            Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same read later may succeed (transport failures, 429, 503).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } => true,
+            Error::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+}
+
+/// What an error body of the raw client carries; `()` for operations that declare none.
+/// What an error body of the raw client carries (implemented for
+/// [`ApiError`](privicore_api::types::ApiError) and for `()`, the error type of operations that
+/// declare none). It only appears in the bounds of [`Session::read`](crate::Session::read) and
+/// [`Session::command`](crate::Session::command).
+pub trait ErrorBody: sealed::Sealed {
+    /// The machine-readable reason, when the body has one.
+    fn reason(&self) -> Option<String>;
+    /// The human-readable message, when the body has one.
+    fn message(&self) -> Option<String>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for privicore_api::types::ApiError {}
+    impl Sealed for () {}
+}
+
+impl ErrorBody for ApiError {
+    fn reason(&self) -> Option<String> {
+        self.reason.clone()
+    }
+    fn message(&self) -> Option<String> {
+        self.message.clone()
+    }
+}
+
+impl ErrorBody for () {
+    fn reason(&self) -> Option<String> {
+        None
+    }
+    fn message(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Largest error body read to find a message in an undeclared error answer.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// Converts a raw-client error into [`Error`], naming the operation.
+pub(crate) async fn from_raw<E: ErrorBody>(
+    operation: &'static str,
+    error: progenitor_client::Error<E>,
+) -> Error {
+    use progenitor_client::Error as Raw;
+    match error {
+        Raw::ErrorResponse(response) => {
+            let status = response.status().as_u16();
+            let body = response.into_inner();
+            status_error(operation, status, body.reason(), body.message())
+        }
+        Raw::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            let (reason, message) = read_error_body(response).await;
+            if (200..300).contains(&status) {
+                return Error::Decode {
+                    operation,
+                    message: format!("undeclared success status {status}"),
+                };
+            }
+            status_error(operation, status, reason, message)
+        }
+        Raw::InvalidResponsePayload(_, e) => Error::Decode {
+            operation,
+            message: e.to_string(),
+        },
+        Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
+            Error::Transport {
+                operation,
+                source: e.without_url(),
+            }
+        }
+        Raw::InvalidRequest(message) => Error::InvalidInput(format!("{operation}: {message}")),
+        Raw::Custom(message) => Error::Credentials(format!("{operation}: {message}")),
+    }
+}
+
+/// An HTTP error status as the right variant.
+pub(crate) fn status_error(
+    operation: &'static str,
+    status: u16,
+    reason: Option<String>,
+    message: Option<String>,
+) -> Error {
+    if status == 401 {
+        Error::Unauthorized { operation, message }
+    } else {
+        Error::Api {
+            operation,
+            status,
+            reason,
+            message,
+        }
+    }
+}
+
+/// Reads `reason` and `message` from an error body that may be anything (bounded, never
+/// echoing a body that is not the documented shape).
+async fn read_error_body(response: reqwest::Response) -> (Option<String>, Option<String>) {
+    use futures::StreamExt;
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = MAX_ERROR_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    match serde_json::from_slice::<ApiError>(&body) {
+        Ok(error) => (error.reason, error.message),
+        Err(_) => (None, None),
+    }
+}

@@ -1,0 +1,352 @@
+//! [`Session`]: an authenticated handle, a profile's or an OAuth application's, with its one
+//! WebSocket for acknowledgements.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use progenitor_client::ResponseValue;
+
+use privicore_api::hooks::{Inner, TokenSource};
+use privicore_api::types::{self, CommandAccepted};
+
+use crate::auth::SessionTokens;
+use crate::auth::oauth::OAuthAuth;
+use crate::auth::profile::ProfileAuth;
+use crate::auth::store::OAuthTokens;
+use crate::commands::hub::Hub;
+use crate::commands::{self, CommandId, DataReady, status};
+use crate::data_tokens::DataTokens;
+use crate::error::ErrorBody;
+use crate::oauth::OAuthApps;
+use crate::{Client, Error, Result};
+
+/// An authenticated handle on Privicore.
+///
+/// Cheap to clone and safe to share: every clone uses the same token (renewed once for all of
+/// them) and the same WebSocket. Calls that answer `202` are awaited to their outcome:
+/// success, or [`Error::CommandRejected`].
+///
+/// A profile session comes from [`Client::login`]; an OAuth session from
+/// [`Client::oauth_session`]. They are interchangeable wherever a `Session` is taken.
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+}
+
+enum Credentials {
+    Profile(Arc<ProfileAuth>),
+    OAuth(Arc<OAuthAuth>),
+}
+
+struct Shared {
+    client: Client,
+    raw: privicore_api::Client,
+    credentials: Credentials,
+    hub: Option<Hub>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.shared.credentials {
+            Credentials::Profile(_) => "profile",
+            Credentials::OAuth(_) => "oauth",
+        };
+        f.debug_struct("Session")
+            .field("kind", &kind)
+            .field("websocket", &self.shared.hub.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn profile(client: Client, auth: Arc<ProfileAuth>) -> Self {
+        Self::new(
+            client,
+            auth.clone(),
+            auth.clone(),
+            Credentials::Profile(auth),
+        )
+    }
+
+    pub(crate) fn with_oauth(client: Client, auth: Arc<OAuthAuth>) -> Self {
+        Self::new(client, auth.clone(), auth.clone(), Credentials::OAuth(auth))
+    }
+
+    fn new(
+        client: Client,
+        source: Arc<dyn TokenSource>,
+        tokens: Arc<dyn SessionTokens>,
+        credentials: Credentials,
+    ) -> Self {
+        let raw = client.raw_with(Inner::with_source(source));
+        let hub = client
+            .config()
+            .ws_url
+            .clone()
+            .map(|url| Hub::start(client.clone(), url, tokens, raw.clone()));
+        Self {
+            shared: Arc::new(Shared {
+                client,
+                raw,
+                credentials,
+                hub,
+            }),
+        }
+    }
+
+    /// The client this session belongs to.
+    pub fn client(&self) -> &Client {
+        &self.shared.client
+    }
+
+    /// The raw generated client, with this session's credentials applied (renewal and the
+    /// one replay after a `401` included): for anything this crate does not wrap.
+    pub fn raw(&self) -> &privicore_api::Client {
+        &self.shared.raw
+    }
+
+    /// When the current token expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        match &self.shared.credentials {
+            Credentials::Profile(auth) => auth.expires_at(),
+            Credentials::OAuth(auth) => auth.tokens().expires_at,
+        }
+    }
+
+    /// Runs a read on the raw client with this session's span, retries and error mapping.
+    ///
+    /// ```no_run
+    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
+    /// let devices = session
+    ///     .read("list_profile_devices", |raw| raw.list_profile_devices().send())
+    ///     .await?;
+    /// println!("{} devices", devices.len());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] of the call.
+    pub async fn read<'a, T, E, F, Fut>(&'a self, operation: &'static str, call: F) -> Result<T>
+    where
+        E: ErrorBody,
+        F: Fn(&'a privicore_api::Client) -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let raw = &self.shared.raw;
+        Ok(self
+            .shared
+            .client
+            .call(operation, || call(raw))
+            .await?
+            .into_inner())
+    }
+
+    /// Sends an asynchronous command and waits for its outcome.
+    ///
+    /// The WebSocket has joined before the command is sent, so its acknowledgement cannot be
+    /// missed; the command is sent once (never re-posted), and its id is returned once it
+    /// succeeded. Without a WebSocket URL the outcome is polled through request-status.
+    ///
+    /// ```no_run
+    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
+    /// use privicore_api::types::RequestUniqueIdentifierBody;
+    /// let id = session
+    ///     .command("request_unique_identifier", |raw| {
+    ///         raw.request_unique_identifier()
+    ///             .body(RequestUniqueIdentifierBody { device_name: "phone-a".into() })
+    ///             .send()
+    ///     })
+    ///     .await?;
+    /// println!("device registration {id} completed");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandRejected`] with the server's reason; [`Error::Timeout`] when no outcome
+    /// arrived in time; any [`Error`] of the call itself.
+    pub async fn command<'a, E, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        call: F,
+    ) -> Result<CommandId>
+    where
+        E: ErrorBody,
+        F: Fn(&'a privicore_api::Client) -> Fut,
+        Fut: Future<
+            Output = std::result::Result<
+                ResponseValue<CommandAccepted>,
+                progenitor_client::Error<E>,
+            >,
+        >,
+    {
+        if let Some(hub) = &self.shared.hub {
+            hub.ready(operation).await?;
+        }
+        let raw = &self.shared.raw;
+        let accepted = self
+            .shared
+            .client
+            .call_once(operation, || call(raw))
+            .await?
+            .into_inner();
+        let id = commands::command_id(operation, accepted)?;
+        self.await_command(operation, &id).await?;
+        Ok(id)
+    }
+
+    /// Waits for the outcome of a command sent some other way (e.g. through [`Session::raw`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::command`].
+    pub async fn await_command(&self, operation: &'static str, id: &CommandId) -> Result<()> {
+        match &self.shared.hub {
+            Some(hub) => hub.wait_command(operation, id).await,
+            None => {
+                let timeout = self.shared.client.config().command_timeout;
+                status::poll_until_final(
+                    &self.shared.raw,
+                    &self.shared.client,
+                    operation,
+                    id,
+                    timeout,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Requests a data token's ciphertext and waits for the `X-DPT-CAB-REQUEST-ID` answer.
+    /// A result lost to a dropped socket is requested once more.
+    pub(crate) async fn request_data(&self, token: &str) -> Result<DataReady> {
+        const OP: &str = "request_data";
+        let hub = self.shared.hub.as_ref().ok_or_else(|| {
+            Error::Config(
+                "retrieving data needs the WebSocket URL (ws_url): its result is only pushed there"
+                    .into(),
+            )
+        })?;
+        for _ in 0..2 {
+            hub.ready(OP).await?;
+            let raw = &self.shared.raw;
+            let body = types::RequestDataBody {
+                token: token.to_owned(),
+            };
+            let answer = self
+                .shared
+                .client
+                .call_once(OP, || raw.request_data().body(body.clone()).send())
+                .await?;
+            let id = commands::request_id(OP, answer.headers())?;
+            if let Some(ready) = hub.wait_data(OP, &id).await? {
+                return Ok(ready);
+            }
+            tracing::debug!("data request result missed (socket dropped); requesting again");
+        }
+        Err(Error::WebSocket(
+            "the data request's result was lost twice to a dropped connection".into(),
+        ))
+    }
+
+    /// The data tokens of this session: list, delete, classify (store and retrieve are on
+    /// the vault).
+    pub fn data_tokens(&self) -> DataTokens {
+        DataTokens::new(self.clone())
+    }
+
+    /// OAuth application management (profile sessions).
+    pub fn oauth(&self) -> OAuthApps<'_> {
+        OAuthApps::new(self)
+    }
+
+    /// The id of the logged-in profile.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] of the call.
+    pub async fn profile_id(&self) -> Result<String> {
+        Ok(self
+            .read("retrieve_profile_id", |raw| {
+                raw.retrieve_profile_id().send()
+            })
+            .await?
+            .profile_id)
+    }
+
+    /// The expiry of the current token, as the server sees it.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] of the call.
+    pub async fn token_expiry(&self) -> Result<DateTime<Utc>> {
+        Ok(self
+            .read("retrieve_token_expiry", |raw| {
+                raw.retrieve_token_expiry().body(types::EmptyForm {}).send()
+            })
+            .await?
+            .expires_at)
+    }
+
+    /// The OAuth session's current tokens (`None` for a profile session).
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        match &self.shared.credentials {
+            Credentials::OAuth(auth) => Some((*auth.tokens()).clone()),
+            Credentials::Profile(_) => None,
+        }
+    }
+
+    /// Refreshes an OAuth session's access token now (it is otherwise refreshed ahead of
+    /// expiry and after a `401`). The new tokens are saved to the store first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] on a profile session; [`Error::Credentials`] when the refresh
+    /// token is missing or was already used; any [`Error`] of the call.
+    pub async fn refresh_oauth(&self) -> Result<()> {
+        match &self.shared.credentials {
+            Credentials::OAuth(auth) => auth.refresh_now().await,
+            Credentials::Profile(_) => Err(Error::InvalidInput(
+                "a profile session has no OAuth tokens to refresh".into(),
+            )),
+        }
+    }
+
+    /// The scope of an OAuth session's access token.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] of the call.
+    pub async fn oauth_scope(&self) -> Result<types::OAuthApplicationScope> {
+        self.read("retrieve_oauth_application_scope", |raw| {
+            raw.retrieve_oauth_application_scope().send()
+        })
+        .await
+    }
+
+    /// Revokes the profile token on the server. The session cannot be used afterwards (a later
+    /// call would log in again only through [`Client::login`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] on an OAuth session; any [`Error`] of the call.
+    pub async fn revoke(&self) -> Result<()> {
+        match &self.shared.credentials {
+            Credentials::Profile(auth) => auth.revoke().await,
+            Credentials::OAuth(_) => Err(Error::InvalidInput(
+                "an OAuth session has no profile token to revoke".into(),
+            )),
+        }
+    }
+
+    /// Revokes the token and closes the session's WebSocket (when this is the last clone).
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::revoke`].
+    pub async fn logout(self) -> Result<()> {
+        self.revoke().await
+    }
+}
