@@ -1,0 +1,42 @@
+//! Shared by the integration tests: a mock server and a client pointed at it.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use privicore::{Client, ClientBuilder, KeyPair, Session};
+use privicore_mock::{MockServer, MockServerBuilder};
+use secrecy::SecretString;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A client builder for `mock`.
+pub fn builder(mock: &MockServer) -> ClientBuilder {
+    Client::builder()
+        .api_url(mock.api_url())
+        .ws_url(mock.ws_url())
+        .command_timeout(Duration::from_secs(10))
+}
+
+/// A mock with default settings and a client for it.
+pub async fn start() -> (MockServer, Client) {
+    start_with(MockServer::builder(), |b| b).await
+}
+
+/// A mock and a client, each configured by the caller.
+pub async fn start_with(
+    mock: MockServerBuilder,
+    client: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> (MockServer, Client) {
+    let mock = mock.start().await.expect("the mock starts");
+    let client = client(builder(&mock)).build().expect("valid configuration");
+    (mock, client)
+}
+
+/// A freshly provisioned profile with a unique name.
+pub async fn provisioned(client: &Client, name: &str) -> Session {
+    client
+        .provision(name, SecretString::from(PASSWORD), &KeyPair::generate())
+        .await
+        .expect("provisioning succeeds")
+}

@@ -1,0 +1,453 @@
+//! Sessions against the embedded mock: token renewal (single flight, one replay), async
+//! commands on one socket, pagination, OAuth rotation.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use privicore::api::types::{
+    ApproveDeviceBody, RequestUniqueIdentifierBody, RetrieveUniqueIdentifierBody,
+};
+use privicore::{Error, MemoryTokenStore, StoreOptions, VaultKey};
+use privicore_mock::{FaultConfig, MockServer};
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn a_thousand_calls_with_an_expired_token_renew_it_once() {
+    let (mock, client) = common::start_with(
+        MockServer::builder().token_lifetime(Duration::from_millis(1500)),
+        |b| b.renew_ahead(Duration::ZERO),
+    )
+    .await;
+    let session = common::provisioned(&client, "expiry@test").await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert!(
+        session.expires_at() < chrono::Utc::now(),
+        "the token has expired"
+    );
+    mock.clear_recorded();
+
+    let calls = (0..1000).map(|_| {
+        let session = session.clone();
+        tokio::spawn(async move { session.profile_id().await })
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.into_iter().all(|r| r.expect("no panic").is_ok()));
+    assert_eq!(mock.count("authenticate"), 1, "exactly one renewal");
+    assert_eq!(
+        mock.count("reauthorize_authorization_token"),
+        0,
+        "an expired token is not reauthorized"
+    );
+    assert_eq!(
+        mock.count("retrieve_profile_id"),
+        1000,
+        "no call was rejected or replayed"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_calls_after_the_server_expired_the_token_renew_it_once() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "server-expiry@test").await;
+    mock.expire_tokens();
+    mock.clear_recorded();
+
+    let calls = (0..1000).map(|_| {
+        let session = session.clone();
+        tokio::spawn(async move { session.profile_id().await })
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.into_iter().all(|r| r.expect("no panic").is_ok()));
+    assert_eq!(mock.count("authenticate"), 1, "one renewal for every 401");
+    let reads = mock.count("retrieve_profile_id");
+    assert!(
+        (1001..=2000).contains(&reads),
+        "each 401 was replayed once: {reads} requests"
+    );
+}
+
+#[tokio::test]
+async fn a_401_is_replayed_once_and_a_second_401_is_an_error() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "replay@test").await;
+    mock.clear_recorded();
+    // Every token the server checks is found expired: the replay fails too.
+    mock.faults().update(|f| f.early_expiry_rate = 1.0);
+
+    let error = session
+        .profile_id()
+        .await
+        .expect_err("the replay is refused as well");
+    assert!(
+        matches!(
+            error,
+            Error::Unauthorized {
+                operation: "retrieve_profile_id",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        mock.count("retrieve_profile_id"),
+        2,
+        "the call and exactly one replay"
+    );
+    assert_eq!(
+        mock.count("authenticate"),
+        1,
+        "exactly one renewal, no loop"
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_commands_in_flight_resolve_to_their_callers() {
+    let (mock, client) = common::start_with(
+        MockServer::builder().ack_delay(Duration::from_millis(30)),
+        |b| b,
+    )
+    .await;
+    let session = common::provisioned(&client, "inflight@test").await;
+    let request = session
+        .command("request_unique_identifier", |raw| {
+            raw.request_unique_identifier()
+                .body(RequestUniqueIdentifierBody {
+                    device_name: "phone".into(),
+                })
+                .send()
+        })
+        .await
+        .expect("device requested");
+    let device = session
+        .read("retrieve_unique_identifier", |raw| {
+            raw.retrieve_unique_identifier()
+                .body(RetrieveUniqueIdentifierBody {
+                    id: request.to_string(),
+                })
+                .send()
+        })
+        .await
+        .expect("identifier");
+    let device = match device {
+        privicore::api::types::DeviceIdentifierResponse::String(id) => id,
+        privicore::api::types::DeviceIdentifierResponse::Object { device_identifier } => {
+            device_identifier
+        }
+    };
+    mock.clear_recorded();
+
+    // Even callers approve the real device (success); odd ones an unknown one (rejected).
+    let calls = (0..200).map(|i| {
+        let session = session.clone();
+        let target = if i % 2 == 0 {
+            device.clone()
+        } else {
+            format!("unknown-device-{i}")
+        };
+        tokio::spawn(async move {
+            let body = ApproveDeviceBody {
+                device_identifier: target,
+            };
+            (
+                i,
+                session
+                    .command("approve_device", |raw| {
+                        raw.approve_device().body(body.clone()).send()
+                    })
+                    .await,
+            )
+        })
+    });
+    let mut ids = std::collections::HashSet::new();
+    for joined in futures::future::join_all(calls).await {
+        let (i, outcome) = joined.expect("no panic");
+        match outcome {
+            Ok(id) => {
+                assert_eq!(
+                    i % 2,
+                    0,
+                    "caller {i} approved an unknown device and succeeded"
+                );
+                assert!(ids.insert(id.to_string()), "command ids are distinct");
+            }
+            Err(Error::CommandRejected {
+                command_id, reason, ..
+            }) => {
+                assert_eq!(
+                    i % 2,
+                    1,
+                    "caller {i} approved the real device and was rejected: {reason}"
+                );
+                assert!(
+                    reason.contains("device"),
+                    "the server's reason surfaces: {reason}"
+                );
+                assert!(ids.insert(command_id), "command ids are distinct");
+            }
+            Err(other) => panic!("caller {i}: {other:?}"),
+        }
+    }
+    assert_eq!(ids.len(), 200);
+    assert_eq!(
+        mock.count("approve_device"),
+        200,
+        "every command was sent exactly once"
+    );
+    assert_eq!(
+        mock.count("request_command_status"),
+        0,
+        "every ack arrived on the socket"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_command_surfaces_its_reason() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "rejected@test").await;
+    mock.faults().update(|f| f.reject_rate = 1.0);
+    let error = session
+        .data_tokens()
+        .delete("no-such-token")
+        .await
+        .expect_err("rejected");
+    match error {
+        Error::CommandRejected {
+            operation, reason, ..
+        } => {
+            assert_eq!(operation, "delete_data");
+            assert!(!reason.is_empty());
+        }
+        // An unknown token may also be refused synchronously.
+        Error::Api { status: 404, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    mock.faults().clear();
+}
+
+#[tokio::test]
+async fn a_2500_item_list_streams_completely_in_order() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "paging@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let stored: Vec<String> = futures::stream::iter(0..2500)
+        .map(|i| {
+            let vault = vault.clone();
+            async move {
+                vault
+                    .store(format!("item {i}").as_bytes(), &StoreOptions::new("paging"))
+                    .await
+                    .map(|t| t.to_string())
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await
+        .expect("stored");
+    mock.clear_recorded();
+
+    let streamed: Vec<String> = session
+        .data_tokens()
+        .list()
+        .context("paging")
+        .per_page(100)
+        .stream()
+        .map_ok(|item| item.token)
+        .try_collect()
+        .await
+        .expect("listed");
+    assert_eq!(mock.count("list_data_tokens"), 25, "25 pages of 100");
+
+    // The same order as reading the pages one by one.
+    let mut by_hand = Vec::new();
+    for page in 1..=25u64 {
+        let list = session
+            .read("list_data_tokens", |raw| {
+                raw.list_data_tokens()
+                    .page(page)
+                    .per_page(100u64)
+                    .filters_context("paging")
+                    .send()
+            })
+            .await
+            .expect("page");
+        by_hand.extend(list.items.into_iter().map(|item| item.token));
+    }
+    assert_eq!(streamed, by_hand);
+    let mut sorted_stored = stored.clone();
+    sorted_stored.sort();
+    let mut sorted_streamed = streamed.clone();
+    sorted_streamed.sort();
+    assert_eq!(sorted_streamed, sorted_stored, "every stored token, once");
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_never_sent_twice() {
+    let (mock, client) = common::start().await;
+    let profile = common::provisioned(&client, "rotation@test").await;
+    let app = profile
+        .oauth()
+        .register("rotation", "https://app.test/cb", "all")
+        .await
+        .expect("registered");
+    let credentials = profile
+        .oauth()
+        .configuration(&app)
+        .await
+        .expect("configuration");
+    let oauth = client.oauth_client(
+        credentials.client_id.clone(),
+        credentials.client_secret.clone(),
+    );
+    let tokens = oauth
+        .authorize(&profile, &["all"])
+        .await
+        .expect("authorized");
+    let store = Arc::new(MemoryTokenStore::new());
+    let session = client
+        .oauth_session(tokens, store.clone())
+        .await
+        .expect("session");
+
+    // The mock refuses a refresh token presented twice: three refreshes in a row only work
+    // if every rotated token was stored and used once.
+    for _ in 0..3 {
+        session.refresh_oauth().await.expect("refreshed");
+    }
+    assert_eq!(mock.count("refresh_oauth_access_token"), 3);
+    let saved = privicore::TokenStore::load(store.as_ref())
+        .await
+        .expect("load")
+        .expect("saved");
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(saved.refresh_token.as_ref().expect("refresh token")),
+        secrecy::ExposeSecret::expose_secret(
+            session
+                .oauth_tokens()
+                .expect("oauth")
+                .refresh_token
+                .as_ref()
+                .expect("rt")
+        ),
+        "the store holds the latest tokens"
+    );
+
+    // A refresh whose answer is lost may have consumed the token: it is not sent again.
+    mock.faults().update(|f| f.error_rate = 1.0);
+    assert!(session.refresh_oauth().await.is_err());
+    mock.faults().clear();
+    let sent = mock.count("refresh_oauth_access_token");
+    let error = session
+        .refresh_oauth()
+        .await
+        .expect_err("the spent refresh token is not presented again");
+    assert!(matches!(error, Error::Credentials(_)), "{error:?}");
+    assert_eq!(
+        mock.count("refresh_oauth_access_token"),
+        sent,
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+async fn an_oauth_session_works_on_data_tokens_like_a_profile_session() {
+    let (_mock, client) = common::start().await;
+    let profile = common::provisioned(&client, "oauth-data@test").await;
+    let app = profile
+        .oauth()
+        .register("data", "https://app.test/cb", "all")
+        .await
+        .expect("registered");
+    let credentials = profile
+        .oauth()
+        .configuration(&app)
+        .await
+        .expect("configuration");
+    let again = profile
+        .oauth()
+        .configuration(&app)
+        .await
+        .expect_err("the secret is given once");
+    assert_eq!(again.status(), Some(422));
+    let oauth = client.oauth_client(
+        credentials.client_id.clone(),
+        credentials.client_secret.clone(),
+    );
+    let tokens = oauth
+        .authorize(&profile, &["all"])
+        .await
+        .expect("authorized");
+    let session = client
+        .oauth_session(tokens, Arc::new(MemoryTokenStore::new()))
+        .await
+        .expect("session");
+
+    let key = VaultKey::generate();
+    let token = session
+        .vault(key.clone())
+        .store(b"via oauth", &StoreOptions::new("oauth"))
+        .await
+        .expect("stored");
+    assert_eq!(
+        profile
+            .vault(key)
+            .retrieve(&token)
+            .await
+            .expect("retrieved by the owner"),
+        b"via oauth"
+    );
+    let listed = session
+        .data_tokens()
+        .list()
+        .context("oauth")
+        .collect()
+        .await
+        .expect("listed");
+    assert_eq!(listed.len(), 1);
+    let apps: Vec<_> = profile.oauth().list(10).try_collect().await.expect("apps");
+    assert_eq!(apps.len(), 1);
+    assert_eq!(session.oauth_scope().await.expect("scope").scope, "all");
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_unauthorized_and_login_from_env_needs_both_variables() {
+    let (_mock, client) = common::start().await;
+    common::provisioned(&client, "creds@test").await;
+    let error = client
+        .login("creds@test", SecretString::from("Tr0ub4dor&3-not-it"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            Error::Unauthorized {
+                operation: "authenticate",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        !format!("{error} {error:?}").contains("Tr0ub4dor"),
+        "the password is never echoed"
+    );
+    let error = client
+        .login_configured()
+        .await
+        .expect_err("no credentials configured");
+    assert!(matches!(error, Error::Config(_)));
+}
+
+#[tokio::test]
+async fn a_revoked_session_is_refused_and_not_renewed_in_a_loop() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "revoke@test").await;
+    session.revoke().await.expect("revoked");
+    mock.clear_recorded();
+    // The revoked token is refused; the session logs in again once and succeeds.
+    session.profile_id().await.expect("renewed after the 401");
+    assert_eq!(mock.count("authenticate"), 1);
+    assert_eq!(mock.count("retrieve_profile_id"), 2);
+}

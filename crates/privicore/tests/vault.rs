@@ -1,0 +1,227 @@
+//! Store and retrieve round trips against the embedded mock, at every size class, and the
+//! failures that must leave nothing behind.
+
+mod common;
+
+use base64::Engine;
+use privicore::api::types::UpdateDataRequest;
+use privicore::{DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
+use privicore_mock::MockServer;
+
+/// Deterministic, incompressible-looking bytes.
+fn payload(len: usize, seed: u8) -> Vec<u8> {
+    let mut state = u64::from(seed) | 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn round_trips_at_every_size_class() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "sizes@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let t = DEFAULT_INLINE_THRESHOLD;
+    let sizes = [0, 1, 1024, t - 1, t, t + 1, 10 * 1024 * 1024];
+    for (i, size) in sizes.into_iter().enumerate() {
+        let data = payload(size, i as u8);
+        mock.clear_recorded();
+        let token = vault
+            .store(&data, &StoreOptions::new("sizes"))
+            .await
+            .expect("stored");
+        let inline = mock.count("exchange_data_for_token");
+        let streamed = mock.count("upload_stream");
+        assert_eq!(
+            (inline, streamed),
+            if size <= t { (1, 0) } else { (0, 1) },
+            "size {size}: path"
+        );
+        let back = vault.retrieve(&token).await.expect("retrieved");
+        assert!(
+            back == data,
+            "size {size}: the round trip is byte-identical"
+        );
+    }
+}
+
+#[tokio::test]
+async fn files_round_trip_through_the_stream_path() {
+    let (_mock, client) = common::start().await;
+    let session = common::provisioned(&client, "files@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let dir = tempdir();
+    let source = dir.join("report.pdf");
+    let data = payload(3 * 1024 * 1024 + 7, 9);
+    std::fs::write(&source, &data).expect("written");
+    let token = vault
+        .store_file(&source, &StoreOptions::new("files"))
+        .await
+        .expect("stored");
+    let listed = session
+        .data_tokens()
+        .list()
+        .token(token.as_str())
+        .collect()
+        .await
+        .expect("listed");
+    let meta = listed[0]
+        .meta
+        .as_ref()
+        .and_then(|m| m.file.as_ref())
+        .expect("file meta");
+    assert_eq!(meta.file_name.as_deref(), Some("report.pdf"));
+    assert_eq!(meta.extension.as_deref(), Some("pdf"));
+    assert_eq!(meta.size, Some(data.len() as i64));
+
+    let target = dir.join("out.pdf");
+    let written = vault
+        .retrieve_to_file(&token, &target)
+        .await
+        .expect("retrieved");
+    assert_eq!(written, data.len() as u64);
+    assert!(std::fs::read(&target).expect("read") == data);
+    assert_eq!(
+        leftovers(&dir),
+        vec!["out.pdf".to_string(), "report.pdf".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_key_a_tampered_and_a_truncated_payload_fail_and_leave_no_file() {
+    let (_mock, client) =
+        common::start_with(MockServer::builder().inline_threshold(1024), |b| b).await;
+    let session = common::provisioned(&client, "tamper@test").await;
+    let key = VaultKey::generate();
+    let vault = session.vault(key.clone());
+    let dir = tempdir();
+    // One inline (small) and one downloaded (large) payload of each kind.
+    for size in [100usize, 200 * 1024] {
+        let data = payload(size, 3);
+        let token = vault
+            .store(&data, &StoreOptions::new("tamper"))
+            .await
+            .expect("stored");
+
+        let target = dir.join(format!("wrong-key-{size}"));
+        let error = session
+            .vault(VaultKey::generate())
+            .retrieve_to_file(&token, &target)
+            .await
+            .expect_err("wrong key");
+        assert!(
+            matches!(error, Error::Cipher(privicore::CipherError::TagMismatch)),
+            "{error:?}"
+        );
+        assert!(!target.exists());
+
+        let mut wire = privicore::cipher::encrypt(&key, &data).expect("encrypted");
+        let middle = wire.len() / 2;
+        wire[middle] ^= 0x01;
+        replace_ciphertext(&session, token.as_str(), &wire).await;
+        let target = dir.join(format!("tampered-{size}"));
+        let error = vault
+            .retrieve_to_file(&token, &target)
+            .await
+            .expect_err("tampered");
+        assert!(
+            matches!(error, Error::Cipher(privicore::CipherError::TagMismatch)),
+            "{error:?}"
+        );
+        assert!(!target.exists());
+
+        let wire = privicore::cipher::encrypt(&key, &data).expect("encrypted");
+        replace_ciphertext(&session, token.as_str(), &wire[..wire.len() - 5]).await;
+        let target = dir.join(format!("truncated-{size}"));
+        let error = vault
+            .retrieve_to_file(&token, &target)
+            .await
+            .expect_err("truncated");
+        assert!(matches!(error, Error::Cipher(_)), "{error:?}");
+        assert!(!target.exists());
+    }
+    assert!(
+        leftovers(&dir).is_empty(),
+        "no temporary file is left: {:?}",
+        leftovers(&dir)
+    );
+}
+
+#[tokio::test]
+async fn update_and_delete_go_through_the_same_handle() {
+    let (_mock, client) = common::start().await;
+    let session = common::provisioned(&client, "update@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let token = vault
+        .store(b"first", &StoreOptions::new("update"))
+        .await
+        .expect("stored");
+    vault
+        .update(&token, b"second version")
+        .await
+        .expect("updated");
+    assert_eq!(
+        vault.retrieve(&token).await.expect("retrieved"),
+        b"second version"
+    );
+    vault.delete(&token).await.expect("deleted");
+    assert!(
+        vault
+            .list()
+            .context("update")
+            .collect()
+            .await
+            .expect("listed")
+            .is_empty()
+    );
+    assert!(
+        vault.retrieve(&token).await.is_err(),
+        "a deleted token cannot be retrieved"
+    );
+}
+
+/// Stores `wire` as the token's ciphertext, bypassing the vault (as a corrupted server would).
+async fn replace_ciphertext(session: &privicore::Session, token: &str, wire: &[u8]) {
+    let body = UpdateDataRequest {
+        data_token: token.to_owned(),
+        data: base64::engine::general_purpose::STANDARD.encode(wire),
+        meta: None,
+    };
+    session
+        .command("update_data_token", |raw| {
+            raw.update_data_token().body(body.clone()).send()
+        })
+        .await
+        .expect("replaced");
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "privicore-vault-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}
+
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
