@@ -8219,7 +8219,7 @@ impl Client {
 
     /// Register new profile
     ///
-    /// Profile becomes usable only after a public key is registered (which itself needs a token from /profile/authenticate). Official curl example targets https://sandbox.privicore.com:9009.
+    /// Profile becomes usable only after a public key is registered (which itself needs a token from /profile/authenticate). Official curl example targets `https://sandbox.privicore.com:9009`.
     ///
     /// Conflict: Stub/guides show a {commandId} object body; fixture comment says the body is a bare string or array. Parse all three shapes.
     ///
@@ -8446,7 +8446,7 @@ impl Client {
 
     /// Obtain OAuth app access token
     ///
-    /// Official curl example host: https://mobileapp.privicore.com:9009. How the issued access token is presented on later API calls is not documented (see PROTOCOL.md).
+    /// Official curl example host: `https://mobileapp.privicore.com:9009`. How the issued access token is presented on later API calls is not documented (see PROTOCOL.md).
     ///
     /// Conflict: Basic value: official shows a variable named oauth_autorization_code; aligned probe (and the official retrieve-code page for the previous step) use base64(clientId:clientSecret). Believe the probe.
     ///
@@ -8507,7 +8507,7 @@ impl Client {
     ///
     /// Official page and aligned probe agree.
     ///
-    /// Conflict: Stub/guide: Basic base64(client:secret) with {grantType, refreshToken}; official + probe: Basic <access token> with refresh_token. Believe official + probe.
+    /// Conflict: Stub/guide: `Basic base64(client:secret)` with `{grantType, refreshToken}`; official + probe: `Basic <access token>` with `refresh_token`. Believe official + probe.
     ///
     /// Sends a `POST` request to `/oauth-application/refresh-access-token`
     ///
@@ -9191,7 +9191,7 @@ impl Client {
 
     /// Remove authenticator
     ///
-    /// Removes only the authenticator role; open polls may still accept its votes until they expire. Official curl targets https://sandbox.privicore.com:9009. Response not documented.
+    /// Removes only the authenticator role; open polls may still accept its votes until they expire. Official curl targets `https://sandbox.privicore.com:9009`. Response not documented.
     ///
     /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
     ///

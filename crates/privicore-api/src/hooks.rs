@@ -1,6 +1,6 @@
 //! How requests get their credentials, and the seam where a `401` leads to one refresh.
 //!
-//! progenitor ignores `securitySchemes`, so the generated [`Client`](crate::Client) calls
+//! progenitor ignores `securitySchemes`, so the generated [`Client`] calls
 //! these hooks for every request instead:
 //!
 //! * `pre` removes the `api-version` header progenitor always adds, looks up the operation's

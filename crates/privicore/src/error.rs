@@ -137,11 +137,12 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same read later may succeed (transport failures, 429, 503).
+    /// Whether retrying the same read later may succeed (transport failures, 429, 500, 502,
+    /// 503, 504).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } => true,
-            Error::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            Error::Api { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
             _ => false,
         }
     }

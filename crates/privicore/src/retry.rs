@@ -15,7 +15,8 @@ use crate::Error;
 /// POST operations that only read.
 const READ_POSTS: &[&str] = &["request_command_status", "retrieve_token_expiry"];
 
-/// How reads are retried on transport errors, `429` and `503` (also `502`/`504`).
+/// How reads are retried on transport errors, `429` and `503` (also `500`, `502` and `504`:
+/// a read is safe to send again).
 ///
 /// Backoff doubles from [`initial_backoff`](RetryPolicy::initial_backoff) up to
 /// [`max_backoff`](RetryPolicy::max_backoff), with full jitter (each wait is drawn uniformly

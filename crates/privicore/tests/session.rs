@@ -451,3 +451,66 @@ async fn a_revoked_session_is_refused_and_not_renewed_in_a_loop() {
     assert_eq!(mock.count("authenticate"), 1);
     assert_eq!(mock.count("retrieve_profile_id"), 2);
 }
+
+#[tokio::test]
+async fn reads_are_retried_and_commands_are_never_re_posted() {
+    let (mock, client) = common::start_with(MockServer::builder().seed(7), |b| {
+        b.retry_policy(
+            privicore::RetryPolicy::default()
+                .max_retries(6)
+                .initial_backoff(Duration::from_millis(1)),
+        )
+    })
+    .await;
+    let session = common::provisioned(&client, "retries@test").await;
+    mock.faults().update(|f| f.error_rate = 0.5);
+    mock.clear_recorded();
+    for _ in 0..20 {
+        session
+            .profile_id()
+            .await
+            .expect("a read gets through after retries");
+    }
+    assert!(
+        mock.count("retrieve_profile_id") > 20,
+        "some reads were retried"
+    );
+
+    mock.faults().update(|f| f.error_rate = 1.0);
+    mock.clear_recorded();
+    let error = session
+        .data_tokens()
+        .delete("any")
+        .await
+        .expect_err("the server is down");
+    assert!(
+        matches!(
+            error,
+            Error::Api {
+                status: 500 | 503,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        mock.count("delete_data"),
+        1,
+        "a command is sent once, never re-posted"
+    );
+    mock.faults().clear();
+
+    let (mock, client) = common::start_with(MockServer::builder(), |b| {
+        b.retry_policy(privicore::RetryPolicy::none())
+    })
+    .await;
+    let session = common::provisioned(&client, "no-retries@test").await;
+    mock.faults().update(|f| f.error_rate = 1.0);
+    mock.clear_recorded();
+    assert!(session.profile_id().await.is_err());
+    assert_eq!(
+        mock.count("retrieve_profile_id"),
+        1,
+        "retries can be turned off"
+    );
+}

@@ -1,0 +1,288 @@
+//! The WebSocket side: who gets which ack, joining and leaving, and that nothing is replayed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::{SinkExt, StreamExt};
+use privicore_mock::MockServer;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn server() -> MockServer {
+    MockServer::builder()
+        .ack_delay(Duration::from_millis(40))
+        .start()
+        .await
+        .expect("server starts")
+}
+
+/// Sends a command (reserve) for `token` and returns its id.
+async fn reserve(http: &reqwest::Client, api: &str, token: &str) -> String {
+    let body: Value = http
+        .post(format!("{api}/data-token/reserve-token-space"))
+        .header("X-DPT-AUTHORIZATION", token)
+        .form(&[("context", "c")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    extract_id(&body)
+}
+
+async fn ready_profile(http: &reqwest::Client, api: &str, name: &str) -> String {
+    let token = plain_profile(http, api, name).await;
+    plain_activate(http, api, &token).await;
+    token
+}
+
+#[tokio::test]
+async fn acks_reach_every_socket_of_the_profile_and_no_other() {
+    let s = server().await;
+    let http = reqwest::Client::new();
+    let alice = ready_profile(&http, s.api_url(), "alice").await;
+    let bob = ready_profile(&http, s.api_url(), "bob").await;
+    // A second token of the same profile joins the same channel.
+    let alice_again: Value = http
+        .post(format!("{}/profile/authenticate", s.api_url()))
+        .form(&[("username", "alice"), ("password", "pw")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let alice_again = alice_again["authorizationToken"].as_str().expect("token");
+    let (mut a1, joined) = join(s.ws_url(), &alice).await;
+    assert_eq!(joined["status"], 200);
+    assert_eq!(joined["correlationId"], "c-1");
+    assert_eq!(
+        joined["data"]["message"],
+        "Successfully joined profile channel."
+    );
+    assert!(joined["data"]["channelId"].is_string());
+    let (mut a2, _) = join(s.ws_url(), alice_again).await;
+    let (mut b, _) = join(s.ws_url(), &bob).await;
+
+    let id = reserve(&http, s.api_url(), &alice).await;
+    for ws in [&mut a1, &mut a2] {
+        let ack = wait_frame(ws, "X-DPT-CAB-ID", &id).await;
+        assert_eq!(ack["data"]["command_status"], 2);
+        assert_eq!(ack["data"]["body"], "Command completed successfully");
+    }
+    assert!(
+        next_json_within(&mut b, Duration::from_millis(200))
+            .await
+            .is_none(),
+        "another profile's socket gets nothing"
+    );
+}
+
+#[tokio::test]
+async fn late_joiners_get_no_replay_but_request_status_answers() {
+    let s = server().await;
+    let http = reqwest::Client::new();
+    let alice = ready_profile(&http, s.api_url(), "alice").await;
+    let id = reserve(&http, s.api_url(), &alice).await;
+    wait_completed(&http, s.api_url(), &id).await;
+    let (mut late, joined) = join(s.ws_url(), &alice).await;
+    assert_eq!(joined["status"], 200);
+    assert!(
+        next_json_within(&mut late, Duration::from_millis(200))
+            .await
+            .is_none(),
+        "acks are not replayed"
+    );
+    let status: Value = http
+        .get(format!("{}/request-status/{id}", s.api_url()))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status, json!(["completed"]));
+}
+
+#[tokio::test]
+async fn join_rules_bad_token_one_channel_leave_and_unknown_frames() {
+    let s = server().await;
+    let http = reqwest::Client::new();
+    let alice = ready_profile(&http, s.api_url(), "alice").await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.ws_url())
+        .await
+        .expect("connects");
+    // Garbage and unknown actions are ignored; correlationId may sit at the top level.
+    ws.send(Message::text("not json")).await.expect("send");
+    ws.send(Message::text(r#"{"action":"dance"}"#))
+        .await
+        .expect("send");
+    ws.send(Message::Ping(vec![1, 2].into()))
+        .await
+        .expect("ping");
+    ws.send(Message::text(
+        json!({"action": "joinChannel", "correlationId": "top", "data": {"authorizationToken": "bogus"}}).to_string(),
+    ))
+    .await
+    .expect("send");
+    let reply = next_json(&mut ws).await.expect("reply");
+    assert_eq!(
+        (reply["status"].clone(), reply["correlationId"].clone()),
+        (json!(401), json!("top"))
+    );
+    ws.send(Message::text(
+        json!({"action": "joinChannel", "data": {"authorizationToken": alice}}).to_string(),
+    ))
+    .await
+    .expect("send");
+    let reply = next_json(&mut ws).await.expect("reply");
+    assert_eq!(reply["status"], 200);
+    assert_eq!(reply["correlationId"], Value::Null);
+    ws.send(Message::text(
+        json!({"action": "joinChannel", "data": {"authorizationToken": alice}}).to_string(),
+    ))
+    .await
+    .expect("send");
+    assert_eq!(
+        next_json(&mut ws).await.expect("reply")["status"],
+        409,
+        "one channel per connection"
+    );
+    ws.send(Message::text(
+        json!({"action": "leaveChannel", "data": {"authorizationToken": alice, "correlationId": "bye"}}).to_string(),
+    ))
+    .await
+    .expect("send");
+    let reply = next_json(&mut ws).await.expect("reply");
+    assert_eq!(reply["status"], 200);
+    assert_eq!(
+        reply["data"]["message"],
+        "Successfully left profile channel."
+    );
+    let id = reserve(&http, s.api_url(), &alice).await;
+    wait_completed(&http, s.api_url(), &id).await;
+    assert!(
+        next_json_within(&mut ws, Duration::from_millis(150))
+            .await
+            .is_none(),
+        "a socket that left gets no acks"
+    );
+}
+
+#[tokio::test]
+async fn oauth_tokens_join_the_owning_profile_channel() {
+    let s = server().await;
+    let api = s.api_url();
+    let http = reqwest::Client::new();
+    let alice = ready_profile(&http, api, "alice").await;
+    let app: Value = http
+        .post(format!("{api}/profile/oauth-application-register"))
+        .header("X-DPT-AUTHORIZATION", &alice)
+        .form(&[
+            ("name", "a"),
+            ("redirectUri", "https://e.example/cb"),
+            ("scopes", "all"),
+        ])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let app = extract_id(&app);
+    wait_completed(&http, api, &app).await;
+    let config: Value = http
+        .post(format!(
+            "{api}/profile/retrieve-oauth-application-configuration"
+        ))
+        .header("X-DPT-AUTHORIZATION", &alice)
+        .form(&[("applicationId", app.as_str())])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let (id, secret) = (
+        config["clientId"].as_str().expect("id"),
+        config["clientSecret"].as_str().expect("secret"),
+    );
+    let request: Value = http
+        .get(format!(
+            "{api}/profile/oauth-application-request-authorization-code"
+        ))
+        .header("X-DPT-AUTHORIZATION", &alice)
+        .query(&[("client_id", id), ("nonce", "n"), ("scope[]", "all")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let request = extract_id(&request);
+    wait_completed(&http, api, &request).await;
+    let code: Value = http
+        .post(format!(
+            "{api}/oauth-application/retrieve-authorization-code"
+        ))
+        .basic_auth(id, Some(secret))
+        .form(&[("id", request.as_str()), ("nonce", "n")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let tokens: Value = http
+        .post(format!("{api}/oauth-application/obtain-access-token"))
+        .basic_auth(id, Some(secret))
+        .form(&[(
+            "authorization_code",
+            code["authorizationCode"].as_str().expect("code"),
+        )])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let access = tokens["token"].as_str().expect("access token");
+    let (mut profile_socket, _) = join(s.ws_url(), &alice).await;
+    let (mut oauth_socket, joined) = join(s.ws_url(), access).await;
+    assert_eq!(joined["status"], 200);
+    let id = reserve(&http, api, access).await;
+    for ws in [&mut profile_socket, &mut oauth_socket] {
+        assert_eq!(
+            wait_frame(ws, "X-DPT-CAB-ID", &id).await["data"]["command_status"],
+            2
+        );
+    }
+}
+
+#[tokio::test]
+async fn dropped_websockets_close_without_a_frame() {
+    let s = server().await;
+    let http = reqwest::Client::new();
+    let alice = ready_profile(&http, s.api_url(), "alice").await;
+    let (mut ws, _) = join(s.ws_url(), &alice).await;
+    assert_eq!(s.stats().websockets, 1);
+    s.drop_websockets();
+    let next = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("the socket ends");
+    assert!(
+        !matches!(next, Some(Ok(Message::Close(_)))),
+        "dropped without a close frame: {next:?}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while s.stats().websockets != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "connection count returns to 0"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,850 @@
+//! Each rejection answers the documented status with an `ApiError` body
+//! `{status, reason, message}` that names the problem without echoing a secret.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use privicore_api::types;
+use privicore_mock::MockServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn server() -> MockServer {
+    MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .start()
+        .await
+        .expect("server starts")
+}
+
+/// Asserts the status and reason of an error answer and returns its message.
+async fn rejected(response: reqwest::Response, status: u16, reason: &str) -> String {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "error bodies are JSON"
+    );
+    let body: Value = response.json().await.expect("ApiError JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["reason"], reason, "{body}");
+    let message = body["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    // The body also decodes as the generated ApiError.
+    let decoded: types::ApiError = serde_json::from_value(body).expect("decodes as ApiError");
+    assert_eq!(decoded.reason.as_deref(), Some(reason));
+    message
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_422() {
+    let s = server().await;
+    let api = s.api_url();
+    let response = http()
+        .post(format!("{api}/profile/authenticate"))
+        .json(&json!({"username": "a", "password": "b"}))
+        .send()
+        .await
+        .expect("sent");
+    let message = rejected(response, 422, "validation.unsupported_content_type").await;
+    assert!(message.contains("x-www-form-urlencoded"));
+
+    // JSON operations refuse a form.
+    let token = active_profile(api, "alice", "pw").await;
+    let response = http()
+        .post(format!("{api}/policy/register"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("policyTemplateId", "1")])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "validation.unsupported_content_type").await;
+}
+
+#[tokio::test]
+async fn missing_and_empty_fields_are_422() {
+    let s = server().await;
+    let api = s.api_url();
+    let response = http()
+        .post(format!("{api}/profile/authenticate"))
+        .form(&[("username", "alice")])
+        .send()
+        .await
+        .expect("sent");
+    let message = rejected(response, 422, "validation.missing_field").await;
+    assert!(message.contains("`password`"), "{message}");
+    let response = http()
+        .post(format!("{api}/profile/register-profile"))
+        .form(&[("username", "alice"), ("password", " ")])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "validation.empty_field").await;
+}
+
+#[tokio::test]
+async fn malformed_fields_are_422() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        http()
+            .post(format!("{api}{path}"))
+            .header("X-DPT-AUTHORIZATION", &token)
+            .form(&form)
+            .send()
+    };
+    let response = post(
+        "/data-token/reserve-token-space",
+        vec![("context", "c"), ("ttl", "soon")],
+    )
+    .await
+    .expect("sent");
+    let message = rejected(response, 422, "validation.malformed_field").await;
+    assert!(message.contains("`ttl`"));
+    let response = post(
+        "/data-token/reserve-token-space",
+        vec![("context", "c"), ("ttl", "1441")],
+    )
+    .await
+    .expect("sent");
+    rejected(response, 422, "data_token.ttl_too_large").await;
+    let response = post(
+        "/data-token/exchange-data-for-token",
+        vec![("temporaryTokenSpace", "t"), ("data", "not base64!")],
+    )
+    .await
+    .expect("sent");
+    rejected(response, 422, "validation.malformed_field").await;
+
+    let mut key = signed_key([1; 32]);
+    key.replace_range(198..200, if key.ends_with("00") { "11" } else { "00" });
+    let response = post("/public-key/register-public-key", vec![("publicKey", &key)])
+        .await
+        .expect("sent");
+    rejected(response, 422, "public_key.checksum_mismatch").await;
+    let bad_tag = format!("ff{}", &signed_key([1; 32])[2..]);
+    let response = post(
+        "/public-key/register-public-key",
+        vec![("publicKey", &bad_tag)],
+    )
+    .await
+    .expect("sent");
+    rejected(response, 422, "public_key.unsupported_version").await;
+
+    let response = http()
+        .get(format!("{api}/data-token/list-data-tokens?page=0"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "validation.malformed_field").await;
+    let response = http()
+        .get(format!(
+            "{api}/data-token/list-data-tokens?filters[owner]=x"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "validation.unknown_filter").await;
+    let response = http()
+        .post(format!(
+            "{api}/verified-authenticator/voting-configuration/register"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .json(
+            &json!({"name": "v", "timeLimit": 10, "strategy": "dictator", "deviceIdentifiers": []}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "validation.malformed_field").await;
+}
+
+#[tokio::test]
+async fn missing_token_is_401() {
+    let s = server().await;
+    let response = http()
+        .get(format!("{}/profile/retrieve-profile-id", s.api_url()))
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 401, "auth.missing_token").await;
+    let response = http()
+        .get(format!("{}/profile/retrieve-profile-id", s.api_url()))
+        .header("X-DPT-AUTHORIZATION", "made-up")
+        .send()
+        .await
+        .expect("sent");
+    let message = rejected(response, 401, "auth.invalid_token").await;
+    assert!(!message.contains("made-up"), "never echo a token");
+}
+
+#[tokio::test]
+async fn expired_token_is_401() {
+    let s = MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .token_lifetime(Duration::from_millis(150))
+        .start()
+        .await
+        .expect("server starts");
+    let token = active_profile(s.api_url(), "alice", "pw").await;
+    let get = || {
+        http()
+            .get(format!("{}/profile/retrieve-profile-id", s.api_url()))
+            .header("X-DPT-AUTHORIZATION", &token)
+            .send()
+    };
+    assert_eq!(get().await.expect("sent").status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    rejected(get().await.expect("sent"), 401, "auth.token_expired").await;
+
+    // expire_tokens() does the same on demand.
+    let s = server().await;
+    let token = active_profile(s.api_url(), "bob", "pw").await;
+    s.expire_tokens();
+    let response = http()
+        .get(format!("{}/profile/retrieve-profile-id", s.api_url()))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 401, "auth.token_expired").await;
+}
+
+#[tokio::test]
+async fn revoked_and_reauthorized_tokens_are_401() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let response = http()
+        .post(format!("{api}/profile/reauthorize-authorization-token"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("ttl", "60")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let renewed: Value = response.json().await.expect("json");
+    let renewed = renewed["authorizationToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let get = |t: String| {
+        http()
+            .get(format!("{api}/profile/retrieve-profile-id"))
+            .header("X-DPT-AUTHORIZATION", t)
+            .send()
+    };
+    rejected(get(token).await.expect("sent"), 401, "auth.token_revoked").await;
+    let response = http()
+        .post(format!("{api}/profile/revoke-authorization-token"))
+        .header("X-DPT-AUTHORIZATION", &renewed)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    rejected(get(renewed).await.expect("sent"), 401, "auth.token_revoked").await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_401_without_echo() {
+    let s = server().await;
+    active_profile(s.api_url(), "alice", "pw").await;
+    let response = http()
+        .post(format!("{}/profile/authenticate", s.api_url()))
+        .form(&[("username", "alice"), ("password", "hunter2-wrong")])
+        .send()
+        .await
+        .expect("sent");
+    let message = rejected(response, 401, "auth.invalid_credentials").await;
+    assert!(!message.contains("hunter2"));
+}
+
+#[tokio::test]
+async fn wrong_basic_credentials_are_401() {
+    let s = server().await;
+    let url = format!(
+        "{}/oauth-application/retrieve-authorization-code",
+        s.api_url()
+    );
+    let form = [("id", "x"), ("nonce", "n")];
+    let response = http()
+        .post(&url)
+        .basic_auth("no-such-client", Some("secret-value"))
+        .form(&form)
+        .send()
+        .await
+        .expect("sent");
+    let message = rejected(response, 401, "auth.invalid_client").await;
+    assert!(!message.contains("secret-value"));
+    let response = http()
+        .post(&url)
+        .header("Authorization", "Bearer abc")
+        .form(&form)
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 401, "auth.malformed_authorization").await;
+    let response = http().post(&url).form(&form).send().await.expect("sent");
+    rejected(response, 401, "auth.missing_credentials").await;
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404() {
+    let s = server().await;
+    let api = s.api_url();
+    let response = http()
+        .post(format!("{api}/request-status/no-such-command"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 404, "command.not_found").await;
+    let response = http()
+        .get(format!("{api}/request-status/no-such-command"))
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 404, "command.not_found").await;
+    let token = active_profile(api, "alice", "pw").await;
+    for (path, reason) in [
+        (
+            "/data-token/retrieve-temporary-data-token/nope",
+            "data_token.reservation_not_found",
+        ),
+        (
+            "/device/retrieve-device-configuration/nope",
+            "device.not_found",
+        ),
+        ("/policy/retrieve-policy/nope", "policy.not_found"),
+        ("/voting/check-pool-status/nope", "voting.pool_not_found"),
+        ("/directory/retrieve-directory/nope", "directory.not_found"),
+        (
+            "/verified-authenticator/voting-configuration/retrieve/nope",
+            "voting.configuration_not_found",
+        ),
+    ] {
+        let response = http()
+            .get(format!("{api}{path}"))
+            .header("X-DPT-AUTHORIZATION", &token)
+            .send()
+            .await
+            .expect("sent");
+        rejected(response, 404, reason).await;
+    }
+    let response = http()
+        .post(format!("{api}/data-token/request-data"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("token", "nope")])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 404, "data_token.not_found").await;
+    let response = http()
+        .get(format!("{api}/no/such/path"))
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 404, "route.not_found").await;
+}
+
+#[tokio::test]
+async fn taken_username_is_409() {
+    let s = server().await;
+    active_profile(s.api_url(), "alice", "pw").await;
+    let response = http()
+        .post(format!("{}/profile/register-profile", s.api_url()))
+        .form(&[("username", "alice"), ("password", "other")])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 409, "profile.username_taken").await;
+}
+
+/// Registers an OAuth application and returns (application id, client id, client secret).
+async fn oauth_app(api: &str, token: &str, scopes: &str) -> (String, String, String) {
+    let body: Value = http()
+        .post(format!("{api}/profile/oauth-application-register"))
+        .header("X-DPT-AUTHORIZATION", token)
+        .form(&[
+            ("name", "app"),
+            ("redirectUri", "https://e.example/cb"),
+            ("scopes", scopes),
+        ])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let app = extract_id(&body);
+    let config: Value = http()
+        .post(format!(
+            "{api}/profile/retrieve-oauth-application-configuration"
+        ))
+        .header("X-DPT-AUTHORIZATION", token)
+        .form(&[("applicationId", app.as_str())])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let text = |k: &str| config[k].as_str().expect("field").to_owned();
+    (app, text("clientId"), text("clientSecret"))
+}
+
+/// Runs the code flow for `scope` and returns the token response.
+async fn oauth_tokens(
+    api: &str,
+    token: &str,
+    client: &(String, String, String),
+    nonce: &str,
+    scope: &str,
+) -> Value {
+    let body: Value = http()
+        .get(format!(
+            "{api}/profile/oauth-application-request-authorization-code"
+        ))
+        .header("X-DPT-AUTHORIZATION", token)
+        .query(&[
+            ("client_id", client.1.as_str()),
+            ("nonce", nonce),
+            ("scope[]", scope),
+        ])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let request = extract_id(&body);
+    let code: Value = http()
+        .post(format!(
+            "{api}/oauth-application/retrieve-authorization-code"
+        ))
+        .basic_auth(&client.1, Some(&client.2))
+        .form(&[("id", request.as_str()), ("nonce", nonce)])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    http()
+        .post(format!("{api}/oauth-application/obtain-access-token"))
+        .basic_auth(&client.1, Some(&client.2))
+        .form(&[(
+            "authorization_code",
+            code["authorizationCode"].as_str().expect("code"),
+        )])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn second_secret_retrieval_is_422() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let (app, _, _) = oauth_app(api, &token, "all").await;
+    let response = http()
+        .post(format!(
+            "{api}/profile/retrieve-oauth-application-configuration"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("applicationId", app.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "oauth.already_retrieved").await;
+    let response = http()
+        .post(format!(
+            "{api}/profile/retrieve-oauth-application-configuration"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("applicationId", "unknown")])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 404, "oauth.application_not_found").await;
+}
+
+#[tokio::test]
+async fn nonce_reuse_and_code_reuse_are_refused() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let client = oauth_app(api, &token, "all").await;
+    let tokens = oauth_tokens(api, &token, &client, "n-1", "all").await;
+    assert!(tokens["token"].is_string());
+    let response = http()
+        .get(format!(
+            "{api}/profile/oauth-application-request-authorization-code"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .query(&[
+            ("client_id", client.1.as_str()),
+            ("nonce", "n-1"),
+            ("scope[]", "all"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "oauth.nonce_reused").await;
+}
+
+#[tokio::test]
+async fn used_refresh_token_is_401() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let client = oauth_app(api, &token, "all").await;
+    let tokens = oauth_tokens(api, &token, &client, "n-1", "all").await;
+    let refresh = |access: &str, refresh: &str| {
+        http()
+            .post(format!("{api}/oauth-application/refresh-access-token"))
+            .header("Authorization", format!("Basic {access}"))
+            .form(&[("refresh_token", refresh)])
+            .send()
+    };
+    let (access, old) = (
+        tokens["token"].as_str().expect("t"),
+        tokens["refreshToken"].as_str().expect("r"),
+    );
+    let response = refresh(access, old).await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let rotated: Value = response.json().await.expect("json");
+    assert_ne!(rotated["refreshToken"], old);
+    let new_access = rotated["token"].as_str().expect("t");
+    let message = rejected(
+        refresh(new_access, old).await.expect("sent"),
+        401,
+        "oauth.refresh_token_used",
+    )
+    .await;
+    assert!(!message.contains(old));
+    // The old access token stopped working too.
+    let response = http()
+        .get(format!("{api}/data-token/list-data-tokens"))
+        .header("X-DPT-AUTHORIZATION", access)
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 401, "auth.invalid_token").await;
+}
+
+#[tokio::test]
+async fn oauth_tokens_are_limited_to_their_scope() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let client = oauth_app(api, &token, "data-token:read").await;
+    let tokens = oauth_tokens(api, &token, &client, "n-1", "data-token:read").await;
+    let access = tokens["token"].as_str().expect("token");
+    let list = http()
+        .get(format!("{api}/data-token/list-data-tokens"))
+        .header("X-DPT-AUTHORIZATION", access)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(list.status(), StatusCode::OK);
+    let reserve = http()
+        .post(format!("{api}/data-token/reserve-token-space"))
+        .header("X-DPT-AUTHORIZATION", access)
+        .form(&[("context", "c")])
+        .send()
+        .await
+        .expect("sent");
+    rejected(reserve, 403, "auth.insufficient_scope").await;
+    let profile = http()
+        .get(format!("{api}/device/retrieve-profile-devices"))
+        .header("X-DPT-AUTHORIZATION", access)
+        .send()
+        .await
+        .expect("sent");
+    rejected(profile, 403, "auth.oauth_token_not_allowed").await;
+}
+
+#[tokio::test]
+async fn a_profile_without_a_key_is_403() {
+    let s = server().await;
+    let token = plain_profile(&http(), s.api_url(), "alice").await;
+    let response = http()
+        .get(format!("{}/data-token/list-data-tokens", s.api_url()))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 403, "profile.inactive").await;
+}
+
+#[tokio::test]
+async fn a_reservation_answers_404_until_acked() {
+    let s = MockServer::builder()
+        .ack_delay(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("server starts");
+    let api = s.api_url();
+    let http = http();
+    let token = plain_profile(&http, api, "alice").await;
+    plain_activate(&http, api, &token).await;
+    let body: Value = http
+        .post(format!("{api}/data-token/reserve-token-space"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("context", "c"), ("ttl", "5")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let id = extract_id(&body);
+    let get = || {
+        http.get(format!(
+            "{api}/data-token/retrieve-temporary-data-token/{id}"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+    };
+    rejected(
+        get().await.expect("sent"),
+        404,
+        "data_token.reservation_not_found",
+    )
+    .await;
+    wait_completed(&http, api, &id).await;
+    assert_eq!(get().await.expect("sent").status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn business_rule_failures_arrive_as_command_status_3() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let (mut ws, _) = join(s.ws_url(), &token).await;
+    let response = http()
+        .post(format!("{api}/device/approve-device"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("deviceIdentifier", "no-such-device")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let id = extract_id(&response.json().await.expect("json"));
+    let ack = wait_frame(&mut ws, "X-DPT-CAB-ID", &id).await;
+    assert_eq!(ack["data"]["command_status"], 3);
+    assert_eq!(ack["data"]["body"], "device.not_found");
+    let status: Value = http()
+        .get(format!("{api}/request-status/{id}"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status, json!("failed"));
+}
+
+#[tokio::test]
+async fn stream_and_download_tokens_are_single_use() {
+    let s = MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .inline_threshold(0)
+        .start()
+        .await
+        .expect("server starts");
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let body: Value = http()
+        .post(format!("{api}/data-token/reserve-token-space"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("context", "c")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let id = extract_id(&body);
+    let temp: Value = http()
+        .get(format!(
+            "{api}/data-token/retrieve-temporary-data-token/{id}"
+        ))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let url = temp["streamUrl"].as_str().expect("streamUrl").to_owned();
+    let upload = |content_type: &'static str| {
+        http()
+            .post(&url)
+            .header("content-type", content_type)
+            .body(vec![1u8, 2, 3])
+            .send()
+    };
+    // A refused content type does not use the token up.
+    rejected(
+        upload("text/plain").await.expect("sent"),
+        422,
+        "validation.unsupported_content_type",
+    )
+    .await;
+    assert_eq!(
+        upload("application/octet-stream")
+            .await
+            .expect("sent")
+            .status(),
+        StatusCode::OK
+    );
+    rejected(
+        upload("application/octet-stream").await.expect("sent"),
+        401,
+        "stream.invalid_token",
+    )
+    .await;
+
+    let permanent: Value = http()
+        .post(format!("{api}/data-token/configure-file-meta"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[
+            ("token", temp["token"].as_str().expect("token")),
+            ("fileName", "f"),
+            ("extension", "bin"),
+            ("context", "c"),
+            ("size", "3"),
+            ("path", "/"),
+        ])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let (mut ws, _) = join(s.ws_url(), &token).await;
+    let response = http()
+        .post(format!("{api}/data-token/request-data"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("token", permanent.as_str().expect("bare token"))])
+        .send()
+        .await
+        .expect("sent");
+    let request_id = response.headers()["x-dpt-cab-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+    let frame = wait_frame(&mut ws, "X-DPT-CAB-REQUEST-ID", &request_id).await;
+    let link = frame["data"]["body"].as_str().expect("link").to_owned();
+    let first = http().get(&link).send().await.expect("sent");
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["content-length"], "3");
+    assert_eq!(first.bytes().await.expect("bytes").as_ref(), &[1, 2, 3]);
+    rejected(
+        http().get(&link).send().await.expect("sent"),
+        401,
+        "download.invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn request_status_answers_on_both_methods_in_both_shapes() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    // Profile commands answer a bare string, data-token commands a one-element array.
+    let profile_cmd: Value = http()
+        .post(format!("{api}/profile/change-password"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("currentPassword", "pw"), ("newPassword", "pw2")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(profile_cmd.is_string());
+    let data_cmd: Value = http()
+        .post(format!("{api}/data-token/reserve-token-space"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("context", "c")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(data_cmd.is_array());
+    let device_cmd: Value = http()
+        .post(format!("{api}/device/request-unique-identifier"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .form(&[("deviceName", "d")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(device_cmd["commandId"].is_string());
+    for (cmd, expected) in [
+        (&profile_cmd, json!("completed")),
+        (&data_cmd, json!(["completed"])),
+    ] {
+        let id = extract_id(cmd);
+        let post: Value = http()
+            .post(format!("{api}/request-status/{id}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        let get: Value = http()
+            .get(format!("{api}/request-status/{id}"))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(post, expected);
+        assert_eq!(get, expected);
+    }
+}
+
+#[tokio::test]
+async fn reply_shapes_can_be_pinned() {
+    let s = MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .reply_shape("register_profile", privicore_mock::ReplyShape::Object)
+        .start()
+        .await
+        .expect("server starts");
+    let body: Value = http()
+        .post(format!("{}/profile/register-profile", s.api_url()))
+        .form(&[("username", "a"), ("password", "b")])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(body["commandId"].is_string(), "{body}");
+}
