@@ -4,7 +4,10 @@
 //! progenitor needs (see `preflight`), generates the raw client with progenitor and writes it
 //! to `crates/privicore-api/src/`. With `--check` nothing is written: the command fails and
 //! names every stale file instead.
+//!
+//! `cargo xtask bench [--quick]` runs the benchmarks (see `bench`).
 
+mod bench;
 mod generate;
 mod operations;
 mod preflight;
@@ -12,10 +15,12 @@ mod preflight;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask generate [--check] [-v|--verbose]
+       cargo xtask bench [--quick]
 
   generate    check spec/privicore.yaml, run progenitor, write crates/privicore-api/src/generated*.rs
   --check     write nothing; fail if a checked-in file differs from what the spec produces
-  -v          with --check, print a diff of each stale file";
+  -v          with --check, print a diff of each stale file
+  bench       run the benchmarks (--quick: under two minutes); see `cargo xtask bench --help`";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +28,9 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if command == "bench" {
+        return bench::main(flags);
+    }
     if command != "generate" {
         eprintln!("unknown command `{command}`\n\n{USAGE}");
         return ExitCode::from(2);

@@ -38,9 +38,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the whole story (provision, store, retrieve, OAuth, delete) against an embedded mock
-    /// server, or against --api/--ws
+    /// server, with no configuration; or against --api/--ws
     Demo(DemoArgs),
-    /// Profiles
+    /// Profiles: provision the one named by the credentials
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Encrypt a file locally with PRIVICORE_VAULT_KEY and store it; prints its data token
@@ -50,7 +50,7 @@ pub enum Command {
     /// List and delete data tokens
     #[command(subcommand)]
     Tokens(TokensCommand),
-    /// Vault keys
+    /// Vault keys: generate one
     #[command(subcommand)]
     Key(KeyCommand),
     /// OAuth applications: register one, obtain, refresh and inspect its tokens
@@ -63,11 +63,21 @@ pub enum Command {
 /// Where the server is.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
-    /// API base URL, e.g. https://sandbox.privicore.com:9009
-    #[arg(long, value_name = "URL", env = "PRIVICORE_API_URL")]
+    /// The API base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PRIVICORE_API_URL",
+        help = "API base URL, e.g. https://sandbox.privicore.com:9009"
+    )]
     pub api: Option<String>,
-    /// WebSocket URL that carries acknowledgements, e.g. wss://sandbox.privicore.com:8083
-    #[arg(long, value_name = "URL", env = "PRIVICORE_WS_URL")]
+    /// The WebSocket URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PRIVICORE_WS_URL",
+        help = "WebSocket URL that carries acknowledgements, e.g. wss://sandbox.privicore.com:8083"
+    )]
     pub ws: Option<String>,
 }
 

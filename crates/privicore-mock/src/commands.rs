@@ -108,7 +108,7 @@ pub(crate) fn schedule(shared: &Arc<Shared>, world: &mut World, command: Command
     if delay.is_zero() {
         let profile = command.profile_id.clone();
         let frames = complete(shared, world, command);
-        shared.hub.broadcast(&profile, &frames);
+        deliver(shared, &profile, &frames);
         return;
     }
     let job = Job {
@@ -120,7 +120,7 @@ pub(crate) fn schedule(shared: &Arc<Shared>, world: &mut World, command: Command
         // the command pending for ever.
         let profile = job.command.profile_id.clone();
         let frames = complete(shared, world, job.command);
-        shared.hub.broadcast(&profile, &frames);
+        deliver(shared, &profile, &frames);
     }
 }
 
@@ -156,6 +156,16 @@ fn complete(shared: &Shared, world: &mut World, command: Command) -> Vec<String>
     frames
 }
 
+/// Pushes a finished command's frames to the profile's sockets, unless the lost-ack fault
+/// drops the connections instead (the ack is then only known to request-status).
+fn deliver(shared: &Shared, profile: &str, frames: &[String]) {
+    if shared.faults.lose_ack() {
+        shared.hub.drop_all();
+        return;
+    }
+    shared.hub.broadcast(profile, frames);
+}
+
 /// The `X-DPT-CAB-ID` frame for a finished command.
 pub(crate) fn ack_frame(id: &str, state: &CommandState) -> Value {
     let (status, body) = match state {
@@ -175,6 +185,6 @@ pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<
             let mut world = lock(&shared.world);
             complete(&shared, &mut world, job.command)
         };
-        shared.hub.broadcast(&profile, &frames);
+        deliver(&shared, &profile, &frames);
     }
 }

@@ -85,13 +85,13 @@ impl Default for Config {
             ack_delay: Duration::from_millis(5),
             inline_threshold: 64 * 1024,
             shapes: HashMap::new(),
-            seed: 0x5EED_0F_C0FFEE,
+            seed: 0x5EED_0FC0_FFEE,
             faults: FaultConfig::default(),
             require_public_key: true,
             command_retention: Duration::from_secs(600),
             record_limit: 10_000,
             max_body: 32 * 1024 * 1024,
-            max_upload: 256 * 1024 * 1024,
+            max_upload: 4 * 1024 * 1024 * 1024,
             download_lifetime: Duration::from_secs(300),
         }
     }

@@ -47,6 +47,10 @@ pub struct FaultConfig {
     pub truncate_rate: f64,
     /// Share of successful JSON answers whose body is replaced by something that is not JSON.
     pub malform_rate: f64,
+    /// Share of command acknowledgements lost to a dropped connection: instead of the ack
+    /// being pushed, every WebSocket is dropped (no close frame), so the client must recover
+    /// the outcome through request-status after it reconnects.
+    pub lost_ack_rate: f64,
     /// Drop every WebSocket connection (no close frame) each time this period passes.
     pub ws_drop_every: Option<Duration>,
 }
@@ -115,7 +119,7 @@ impl FaultState {
         if !self.chance(rate) {
             return None;
         }
-        Some(if lock(&self.rng).next_u64() % 2 == 0 {
+        Some(if lock(&self.rng).next_u64().is_multiple_of(2) {
             ApiFailure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "fault.service_unavailable",
@@ -132,6 +136,10 @@ impl FaultState {
 
     pub fn reject_command(&self) -> bool {
         self.chance(self.config().reject_rate)
+    }
+
+    pub fn lose_ack(&self) -> bool {
+        self.chance(self.config().lost_ack_rate)
     }
 
     pub fn expire_early(&self) -> bool {

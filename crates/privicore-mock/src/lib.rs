@@ -58,6 +58,7 @@ mod faults;
 mod input;
 mod janitor;
 mod keys;
+pub mod leak_check;
 mod record;
 mod reply;
 mod rng;

@@ -61,7 +61,9 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// An opaque secret: 32 random bytes as 64 lowercase hex characters.
 pub(crate) fn secret() -> String {
-    hex::encode(random_bytes::<32>())
+    let secret = hex::encode(random_bytes::<32>());
+    crate::leak_check::remember(&secret);
+    secret
 }
 
 /// A random (version 4) UUID, the format the official examples show for ids.

@@ -47,7 +47,11 @@ use crate::{commands, dispatch, janitor, keys, transfer, ws};
 pub struct MockServer {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The command worker, the janitor and the WebSocket-drop ticker: they hold the shared
+    /// state and never end by themselves, so stopping aborts them.
+    background: Vec<JoinHandle<()>>,
+    /// The four accept loops, which end through the graceful-shutdown signal.
+    listeners: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for MockServer {
@@ -132,6 +136,12 @@ impl MockServerBuilder {
         self
     }
 
+    /// Largest payload the stream server accepts (default 4 GiB; it is kept in memory).
+    pub fn max_upload(mut self, bytes: usize) -> Self {
+        self.config.max_upload = bytes;
+        self
+    }
+
     /// Binds the four listeners and starts serving.
     pub async fn start(self) -> Result<MockServer, Error> {
         MockServer::launch(self.config).await
@@ -213,10 +223,12 @@ impl MockServer {
             websockets: AtomicUsize::new(0),
         });
         let (shutdown, stop) = watch::channel(false);
-        let tasks = vec![
+        let background = vec![
             tokio::spawn(commands::run(shared.clone(), queue)),
             tokio::spawn(janitor::sweep(shared.clone())),
             tokio::spawn(janitor::drop_websockets(shared.clone())),
+        ];
+        let listeners = vec![
             serve(
                 api,
                 Router::new()
@@ -249,7 +261,8 @@ impl MockServer {
         Ok(MockServer {
             shared,
             shutdown,
-            tasks,
+            background,
+            listeners,
         })
     }
 
@@ -319,30 +332,33 @@ impl MockServer {
     /// for the listeners to finish.
     pub async fn shutdown(mut self) {
         self.stop();
-        let tasks = std::mem::take(&mut self.tasks);
+        let listeners = std::mem::take(&mut self.listeners);
         let wait = async {
-            for task in tasks {
+            for task in listeners {
                 let _ = task.await;
             }
         };
+        // A client that keeps a request open must not hold the caller up for ever; whatever
+        // is left is aborted by `Drop` right after.
         let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
     }
 
+    /// Signals the listeners to stop, drops the WebSockets and aborts the background tasks.
     fn stop(&mut self) {
         let _ = self.shutdown.send(true);
         self.shared.hub.drop_all();
-        // The worker, the janitor and the ticker hold the shared state: abort them so that it
-        // is freed; the listeners end through the graceful-shutdown signal.
-        for task in self.tasks.iter().take(3) {
+        for task in &self.background {
             task.abort();
         }
     }
 }
 
 impl Drop for MockServer {
+    /// Stops everything at once: there is no waiting in `drop`, so the listeners are aborted
+    /// too (their ports close as soon as the runtime drops the tasks).
     fn drop(&mut self) {
         self.stop();
-        for task in &self.tasks {
+        for task in &self.listeners {
             task.abort();
         }
     }

@@ -120,10 +120,10 @@ async fn connection(shared: Arc<Shared>, mut socket: WebSocket) {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let reply = handle_frame(&shared, id, &sender, &mut joined, text.as_str());
-                    if let Some(reply) = reply {
-                        if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
-                            break;
-                        }
+                    if let Some(reply) = reply
+                        && socket.send(Message::Text(reply.to_string().into())).await.is_err()
+                    {
+                        break;
                     }
                 }
                 // Pings are answered by axum itself; binary frames mean nothing here.

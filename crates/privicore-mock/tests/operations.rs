@@ -141,6 +141,17 @@ async fn every_operation_is_served_and_decodes() {
             new_password: "pw-2".into(),
         }
     );
+    let login = |password: &str| {
+        anon.authenticate().body(types::AuthenticateBody {
+            username: "alice".into(),
+            password: password.into(),
+        })
+    };
+    assert!(
+        login("pw-1").send().await.is_err(),
+        "the old password stopped working"
+    );
+    login("pw-2").send().await.expect("the new password works");
     let renewed = call!(
         cov,
         reauthorize_authorization_token,

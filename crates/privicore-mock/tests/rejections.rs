@@ -402,14 +402,14 @@ async fn oauth_app(api: &str, token: &str, scopes: &str) -> (String, String, Str
     (app, text("clientId"), text("clientSecret"))
 }
 
-/// Runs the code flow for `scope` and returns the token response.
+/// Runs the code flow for `scope` and returns the token response and the code it used.
 async fn oauth_tokens(
     api: &str,
     token: &str,
     client: &(String, String, String),
     nonce: &str,
     scope: &str,
-) -> Value {
+) -> (Value, String) {
     let body: Value = http()
         .get(format!(
             "{api}/profile/oauth-application-request-authorization-code"
@@ -439,19 +439,18 @@ async fn oauth_tokens(
         .json()
         .await
         .expect("json");
-    http()
+    let code = code["authorizationCode"].as_str().expect("code").to_owned();
+    let tokens = http()
         .post(format!("{api}/oauth-application/obtain-access-token"))
         .basic_auth(&client.1, Some(&client.2))
-        .form(&[(
-            "authorization_code",
-            code["authorizationCode"].as_str().expect("code"),
-        )])
+        .form(&[("authorization_code", code.as_str())])
         .send()
         .await
         .expect("sent")
         .json()
         .await
-        .expect("json")
+        .expect("json");
+    (tokens, code)
 }
 
 #[tokio::test]
@@ -488,8 +487,16 @@ async fn nonce_reuse_and_code_reuse_are_refused() {
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     let client = oauth_app(api, &token, "all").await;
-    let tokens = oauth_tokens(api, &token, &client, "n-1", "all").await;
+    let (tokens, code) = oauth_tokens(api, &token, &client, "n-1", "all").await;
     assert!(tokens["token"].is_string());
+    let again = http()
+        .post(format!("{api}/oauth-application/obtain-access-token"))
+        .basic_auth(&client.1, Some(&client.2))
+        .form(&[("authorization_code", code.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    rejected(again, 422, "oauth.code_already_used").await;
     let response = http()
         .get(format!(
             "{api}/profile/oauth-application-request-authorization-code"
@@ -512,7 +519,7 @@ async fn used_refresh_token_is_401() {
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     let client = oauth_app(api, &token, "all").await;
-    let tokens = oauth_tokens(api, &token, &client, "n-1", "all").await;
+    let (tokens, _) = oauth_tokens(api, &token, &client, "n-1", "all").await;
     let refresh = |access: &str, refresh: &str| {
         http()
             .post(format!("{api}/oauth-application/refresh-access-token"))
@@ -552,7 +559,7 @@ async fn oauth_tokens_are_limited_to_their_scope() {
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     let client = oauth_app(api, &token, "data-token:read").await;
-    let tokens = oauth_tokens(api, &token, &client, "n-1", "data-token:read").await;
+    let (tokens, _) = oauth_tokens(api, &token, &client, "n-1", "data-token:read").await;
     let access = tokens["token"].as_str().expect("token");
     let list = http()
         .get(format!("{api}/data-token/list-data-tokens"))

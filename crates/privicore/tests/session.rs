@@ -514,3 +514,51 @@ async fn reads_are_retried_and_commands_are_never_re_posted() {
         "retries can be turned off"
     );
 }
+
+#[tokio::test]
+async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "lost-ack@test").await;
+    mock.clear_recorded();
+    // Every ack is lost: the server drops the sockets instead of pushing it.
+    mock.faults().update(|f| f.lost_ack_rate = 1.0);
+    let ids = futures::future::join_all((0..5).map(|i| {
+        let session = session.clone();
+        async move {
+            session
+                .command("request_unique_identifier", |raw| {
+                    raw.request_unique_identifier()
+                        .body(RequestUniqueIdentifierBody {
+                            device_name: format!("lost-{i}"),
+                        })
+                        .send()
+                })
+                .await
+        }
+    }))
+    .await;
+    assert!(ids.iter().all(Result::is_ok), "{ids:?}");
+    assert_eq!(
+        mock.count("request_unique_identifier"),
+        5,
+        "no command was re-posted"
+    );
+    assert!(
+        mock.count("request_command_status") >= 5,
+        "each outcome came from request-status"
+    );
+    mock.faults().clear();
+    // The socket came back: the next ack arrives on it again.
+    mock.clear_recorded();
+    session
+        .command("request_unique_identifier", |raw| {
+            raw.request_unique_identifier()
+                .body(RequestUniqueIdentifierBody {
+                    device_name: "after".into(),
+                })
+                .send()
+        })
+        .await
+        .expect("acknowledged");
+    assert_eq!(mock.count("request_command_status"), 0);
+}

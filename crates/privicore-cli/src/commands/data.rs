@@ -146,9 +146,7 @@ pub async fn retrieve(args: RetrieveArgs) -> Result<()> {
 /// Adds the likely cause to errors whose message alone leaves a person guessing.
 fn explain(error: privicore::Error) -> CliError {
     let hint = match &error {
-        privicore::Error::Cipher(_) => {
-            " (was it stored with the key in PRIVICORE_VAULT_KEY? the payload does not verify with it)"
-        }
+        privicore::Error::Cipher(_) => " (is PRIVICORE_VAULT_KEY the key it was stored with?)",
         _ => "",
     };
     CliError::from(error).append(hint)

@@ -10,6 +10,9 @@ use crate::output;
 /// `stream URL`, `download URL`, as the `privicore-mock` binary prints them), so a script can
 /// read them; how to use them goes to stderr.
 pub async fn run(args: MockArgs) -> Result<()> {
+    // Listen for the stop signal before the URLs are out: a program that reads them and
+    // interrupts at once must get a clean stop, not the default of dying mid-write.
+    let stop = Stop::listen()?;
     let server = MockServer::builder()
         .port(args.port)
         .start()
@@ -27,8 +30,48 @@ pub async fn run(args: MockArgs) -> Result<()> {
         server.api_url(),
         server.ws_url()
     ));
-    tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
+    stop.wait().await;
     server.shutdown().await;
     output::note("mock stopped");
     Ok(())
+}
+
+/// Ctrl-C (and, on Unix, SIGTERM, which service managers send), registered up front.
+struct Stop {
+    #[cfg(unix)]
+    signals: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+}
+
+impl Stop {
+    #[cfg(unix)]
+    fn listen() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).context("listen for Ctrl-C")?;
+        let terminate = signal(SignalKind::terminate()).context("listen for SIGTERM")?;
+        Ok(Self {
+            signals: (interrupt, terminate),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> Result<Self> {
+        Ok(Self {})
+    }
+
+    #[cfg(unix)]
+    async fn wait(mut self) {
+        let (interrupt, terminate) = &mut self.signals;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) {
+        // Without the signal there is no way to stop cleanly; serving on is the safe default.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub async fn list(args: ListArgs) -> Result<()> {
 
 fn header() -> String {
     format!(
-        "{:<40}  {:<20}  {:<24}  {:>10}  CREATED",
+        "{:<64}  {:<20}  {:<24}  {:>10}  CREATED",
         "TOKEN", "CONTEXT", "NAME", "SIZE"
     )
 }
@@ -67,7 +67,7 @@ fn row(item: &DataTokenItem) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| "-".into());
     format!(
-        "{:<40}  {:<20}  {:<24}  {:>10}  {created}",
+        "{:<64}  {:<20}  {:<24}  {:>10}  {created}",
         item.token,
         item.context.as_deref().unwrap_or("-"),
         name,

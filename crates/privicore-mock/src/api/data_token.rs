@@ -236,9 +236,10 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     paged(items, &query)
 }
 
-/// `202` with the request id in `x-dpt-cab-request-id`; the data follows on the WebSocket as
-/// `X-DPT-CAB-REQUEST-ID`: inline base64 (`output_type` 0) up to the inline threshold, a
-/// single-use download link (`output_type` 1) above it.
+/// `202` with the request id in `x-dpt-cab-request-id` (and a command id in `x-dpt-cab-id`,
+/// which request-status answers for and whose `X-DPT-CAB-ID` ack comes first); the data
+/// follows on the WebSocket as `X-DPT-CAB-REQUEST-ID`: inline base64 (`output_type` 0) up to
+/// the inline threshold, a single-use download link (`output_type` 1) above it.
 pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     let mut world = lock(&s.world);
     let who = caller(s, &mut world, call)?;

@@ -342,10 +342,8 @@ pub(crate) fn process_invitation(s: &Arc<Shared>, call: &Call) -> Result<Reply, 
             }
             invitation.status = if accept { "accepted" } else { "declined" };
             let directory_id = invitation.directory_id.clone();
-            if accept {
-                if let Some(directory) = w.directories.by_id.get_mut(&directory_id) {
-                    directory.members.push(me);
-                }
+            if accept && let Some(directory) = w.directories.by_id.get_mut(&directory_id) {
+                directory.members.push(me);
             }
             Ok(None)
         },

@@ -14,7 +14,7 @@ use crate::error::ApiFailure;
 use crate::input::{Call, malformed};
 use crate::reply::Reply;
 use crate::shared::Shared;
-use crate::state::oauth::{App, CodeRequest, Grant, KNOWN_SCOPES, RotateProblem};
+use crate::state::oauth::{App, CodeRequest, FreshTokens, Grant, KNOWN_SCOPES, RotateProblem};
 use crate::state::profiles::TokenProblem;
 use crate::state::{after, lock, wire_time};
 
@@ -334,15 +334,13 @@ pub(crate) fn refresh(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
         ));
     }
     let now = call.now;
-    let rotated = world.oauth.rotate(
-        &refresh_token,
-        &access,
-        crate::rng::secret(),
-        after(now, s.config.token_lifetime),
-        crate::rng::secret(),
-        after(now, s.config.refresh_lifetime()),
-        now,
-    );
+    let fresh = FreshTokens {
+        access: crate::rng::secret(),
+        access_expires: after(now, s.config.token_lifetime),
+        refresh: crate::rng::secret(),
+        refresh_expires: after(now, s.config.refresh_lifetime()),
+    };
+    let rotated = world.oauth.rotate(&refresh_token, &access, fresh, now);
     let grant = rotated.map_err(|problem| match problem {
         RotateProblem::UnknownRefresh => ApiFailure::unauthorized(
             "oauth.invalid_refresh_token",

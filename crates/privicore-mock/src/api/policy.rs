@@ -61,10 +61,10 @@ pub(crate) fn register(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
         if policies::template_has_event(&template_id, "").is_none() {
             return Err(Rejection::new("policy.template_not_found"));
         }
-        if let Some(name) = &voting {
-            if w.voting.config(&owner, name).is_none() {
-                return Err(Rejection::new("voting.configuration_not_found"));
-            }
+        if let Some(name) = &voting
+            && w.voting.config(&owner, name).is_none()
+        {
+            return Err(Rejection::new("voting.configuration_not_found"));
         }
         w.policies.insert(Policy {
             id: ctx.id.to_owned(),

@@ -60,7 +60,7 @@ impl Directories {
                 .contains(&(owner.to_owned(), name.to_owned()))
     }
 
-    pub fn sorted<'a>(mut list: Vec<&'a Directory>) -> Vec<&'a Directory> {
+    pub fn sorted(mut list: Vec<&Directory>) -> Vec<&Directory> {
         list.sort_by_key(|d| d.seq);
         list
     }

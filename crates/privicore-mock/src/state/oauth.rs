@@ -130,17 +130,20 @@ impl OAuth {
     }
 
     /// Rotates the grant of `refresh_token`, which must have been issued together with
-    /// `access_token`: both old tokens stop working, the new pair is returned.
+    /// `access_token`: both old tokens stop working, the `fresh` pair replaces them.
     pub fn rotate(
         &mut self,
         refresh_token: &str,
         access_token: &str,
-        new_access: String,
-        access_expires: DateTime<Utc>,
-        new_refresh: String,
-        refresh_expires: DateTime<Utc>,
+        fresh: FreshTokens,
         now: DateTime<Utc>,
     ) -> Result<&Grant, RotateProblem> {
+        let FreshTokens {
+            access: new_access,
+            access_expires,
+            refresh: new_refresh,
+            refresh_expires,
+        } = fresh;
         let id = *self
             .by_refresh
             .get(refresh_token)
@@ -209,6 +212,15 @@ impl OAuth {
         });
         self.used_refresh.retain(|_, expires| *expires > horizon);
     }
+}
+
+/// The tokens a refresh issues.
+#[derive(Clone, Debug)]
+pub(crate) struct FreshTokens {
+    pub access: String,
+    pub access_expires: DateTime<Utc>,
+    pub refresh: String,
+    pub refresh_expires: DateTime<Utc>,
 }
 
 /// Why a refresh was refused.

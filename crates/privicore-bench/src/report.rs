@@ -1,0 +1,300 @@
+//! Figures, their one-line form, their targets, and `report.json`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Result;
+use crate::machine::Machine;
+
+/// What a figure is held to (issue 7's table).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// Measured and watched, no target.
+    None,
+    /// SDK cost / baseline cost at most `max`.
+    RatioAtMost {
+        /// The largest acceptable ratio.
+        max: f64,
+    },
+    /// As [`Target::RatioAtMost`], and the SDK's value at least `min` (a throughput floor).
+    RatioAtMostValueAtLeast {
+        /// The largest acceptable ratio.
+        max: f64,
+        /// The smallest acceptable value, in the figure's unit.
+        min: f64,
+    },
+    /// The SDK's value strictly below `max` (peak memory).
+    ValueBelow {
+        /// The bound, in the figure's unit.
+        max: f64,
+    },
+    /// The SDK's value exactly `value` (a count).
+    Exactly {
+        /// The required count.
+        value: f64,
+    },
+}
+
+impl Target {
+    /// Whether `figure` meets the target (`None` when there is none).
+    fn met(self, value: f64, ratio: f64) -> Option<bool> {
+        match self {
+            Target::None => None,
+            Target::RatioAtMost { max } => Some(ratio <= max),
+            Target::RatioAtMostValueAtLeast { max, min } => Some(ratio <= max && value >= min),
+            Target::ValueBelow { max } => Some(value < max),
+            Target::Exactly { value: want } => Some(value == want),
+        }
+    }
+
+    fn describe(self, unit: &str) -> String {
+        match self {
+            Target::None => "no target".into(),
+            Target::RatioAtMost { max } => format!("ratio <= {max:.2}"),
+            Target::RatioAtMostValueAtLeast { max, min } => {
+                format!("ratio <= {max:.2} and >= {} {unit}", num(min))
+            }
+            Target::ValueBelow { max } => format!("< {} {unit}", num(max)),
+            Target::Exactly { value } => format!("exactly {}", num(value)),
+        }
+    }
+}
+
+/// One measured figure: the SDK's value, the baseline's, and their cost ratio.
+#[derive(Clone, Debug, Serialize)]
+pub struct Figure {
+    /// Short name, e.g. `read_call`.
+    pub name: String,
+    /// The SDK's value.
+    pub value: f64,
+    /// Unit of `value` and `baseline`.
+    pub unit: &'static str,
+    /// The baseline's value, measured in the same run.
+    pub baseline: f64,
+    /// SDK cost / baseline cost: lower is better, 1 is parity.
+    pub ratio: f64,
+    /// What the figure is held to.
+    pub target: Target,
+    /// Whether the target is met (`null` without a target, or when skipped or failed).
+    pub met: Option<bool>,
+    /// Why the figure was not measured (skipped or failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// What the figure measured, how, and the raw samples.
+    pub detail: Value,
+}
+
+impl Figure {
+    fn new(
+        name: &str,
+        unit: &'static str,
+        value: f64,
+        baseline: f64,
+        ratio: f64,
+        target: Target,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            value,
+            unit,
+            baseline,
+            ratio,
+            target,
+            met: target.met(value, ratio),
+            skipped: None,
+            detail: Value::Null,
+        }
+    }
+
+    /// A cost figure (time, memory, count): the ratio is `sdk / baseline`.
+    pub fn cost(name: &str, unit: &'static str, sdk: f64, baseline: f64, target: Target) -> Self {
+        Self::new(name, unit, sdk, baseline, safe_div(sdk, baseline), target)
+    }
+
+    /// A throughput figure: the ratio is `baseline / sdk`, i.e. still SDK time over baseline
+    /// time for the same work.
+    pub fn throughput(
+        name: &str,
+        unit: &'static str,
+        sdk: f64,
+        baseline: f64,
+        target: Target,
+    ) -> Self {
+        Self::new(name, unit, sdk, baseline, safe_div(baseline, sdk), target)
+    }
+
+    /// A figure that was not measured in this mode.
+    pub fn skipped(name: &str, unit: &'static str, why: &str) -> Self {
+        let mut figure = Self::new(name, unit, f64::NAN, f64::NAN, f64::NAN, Target::None);
+        figure.skipped = Some(why.to_owned());
+        figure
+    }
+
+    /// A figure group that failed to run.
+    pub fn failed(name: &str, error: &str) -> Self {
+        Self::skipped(name, "", &format!("failed: {error}"))
+    }
+
+    /// Attaches the detail.
+    pub fn with_detail(mut self, detail: Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// `bench <name>: <value> <unit> (baseline <value>, ratio <sdk/baseline>)`.
+    pub fn line(&self) -> String {
+        if let Some(why) = &self.skipped {
+            return format!("bench {}: skipped ({why})", self.name);
+        }
+        format!(
+            "bench {}: {} {} (baseline {}, ratio {:.2})",
+            self.name,
+            num(self.value),
+            self.unit,
+            num(self.baseline),
+            self.ratio
+        )
+    }
+}
+
+fn safe_div(a: f64, b: f64) -> f64 {
+    if b == 0.0 { f64::NAN } else { a / b }
+}
+
+/// Three significant digits or so, without exponent notation; whole numbers stay whole.
+fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    if v.fract() == 0.0 && a < 1e15 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Everything `report.json` holds.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// `quick` or `full`.
+    pub mode: &'static str,
+    /// When the run ended (UTC, RFC 3339).
+    pub date: String,
+    /// How long the run took, in seconds.
+    pub duration_s: f64,
+    /// The machine.
+    pub machine: Machine,
+    /// How to read the ratios.
+    pub ratio_meaning: &'static str,
+    /// The figures, in the order printed.
+    pub figures: Vec<Figure>,
+}
+
+impl Report {
+    /// A report of this run.
+    pub fn new(quick: bool, figures: Vec<Figure>, took: Duration) -> Self {
+        Self {
+            mode: if quick { "quick" } else { "full" },
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            duration_s: (took.as_secs_f64() * 10.0).round() / 10.0,
+            machine: Machine::describe(),
+            ratio_meaning: "SDK cost / baseline cost (time over time; for throughputs baseline over SDK): \
+                            lower is better, 1.00 is parity. Both sides run interleaved in the same process \
+                            run; values are medians of the rounds.",
+            figures,
+        }
+    }
+
+    /// One line per figure with a target: met or missed.
+    pub fn target_summary(&self) -> Vec<String> {
+        self.figures
+            .iter()
+            .filter(|f| f.skipped.is_none())
+            .map(|f| {
+                let verdict = match f.met {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "watched",
+                };
+                format!(
+                    "target {}: {verdict} ({})",
+                    f.name,
+                    f.target.describe(f.unit)
+                )
+            })
+            .collect()
+    }
+
+    /// Writes the report as pretty JSON, creating the directory.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        std::fs::write(path, text)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_the_agreed_shape() {
+        let f = Figure::cost(
+            "read_call",
+            "us",
+            71.34,
+            68.0,
+            Target::RatioAtMost { max: 1.1 },
+        );
+        assert_eq!(
+            f.line(),
+            "bench read_call: 71.3 us (baseline 68, ratio 1.05)"
+        );
+        assert_eq!(f.met, Some(true));
+        let t = Figure::throughput(
+            "cipher_encrypt",
+            "GB/s",
+            2.0,
+            2.2,
+            Target::RatioAtMost { max: 1.1 },
+        );
+        assert!((t.ratio - 1.1).abs() < 1e-9);
+        let r = Figure::cost(
+            "renewals",
+            "count",
+            1.0,
+            1.0,
+            Target::Exactly { value: 1.0 },
+        );
+        assert_eq!(r.line(), "bench renewals: 1 count (baseline 1, ratio 1.00)");
+        assert_eq!(
+            Figure::skipped("cold_build", "s", "full mode only").line(),
+            "bench cold_build: skipped (full mode only)"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(num(0.01234), "0.012");
+        assert_eq!(num(1.234), "1.23");
+        assert_eq!(num(12.34), "12.3");
+        assert_eq!(num(1234.4), "1234");
+        assert_eq!(num(f64::NAN), "n/a");
+        assert_eq!(num(-2.0), "-2");
+    }
+}

@@ -1,0 +1,160 @@
+//! A full session at TRACE level, with every Debug output of the public types, must not show
+//! a single secret: passwords, profile and OAuth tokens, refresh tokens, client secrets,
+//! authorization codes, stream and download tokens, vault keys, private keys.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use privicore::{KeyPair, MemoryTokenStore, StoreOptions, VaultKey};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_full_session_at_trace_level_leaks_no_secret() {
+    privicore_mock::leak_check::start();
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (_mock, client) = common::start_with(
+        privicore_mock::MockServer::builder().inline_threshold(1024),
+        |b| b,
+    )
+    .await;
+    let password = "Sup3r-secret-passphrase-for-leak-check";
+    let keys = KeyPair::generate();
+    let session = client
+        .provision("leaks@test", SecretString::from(password), &keys)
+        .await
+        .expect("provisioned");
+    let key = VaultKey::generate();
+    let vault = session.vault(key.clone());
+    let small = vault
+        .store(b"small secret payload", &StoreOptions::new("leaks"))
+        .await
+        .expect("small");
+    let large = vault
+        .store(&vec![7u8; 300 * 1024], &StoreOptions::new("leaks"))
+        .await
+        .expect("large");
+    vault.retrieve(&small).await.expect("small back");
+    vault.retrieve(&large).await.expect("large back");
+    session
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect("listed");
+
+    let app = session
+        .oauth()
+        .register("leaks", "https://app.test/cb", "all")
+        .await
+        .expect("app");
+    let credentials = session
+        .oauth()
+        .configuration(&app)
+        .await
+        .expect("credentials");
+    let oauth = client.oauth_client(
+        credentials.client_id.clone(),
+        credentials.client_secret.clone(),
+    );
+    let tokens = oauth.authorize(&session, &["all"]).await.expect("tokens");
+    let oauth_session = client
+        .oauth_session(tokens.clone(), Arc::new(MemoryTokenStore::new()))
+        .await
+        .expect("oauth session");
+    oauth_session.refresh_oauth().await.expect("refreshed");
+    oauth_session
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect("listed with oauth");
+    // Errors carry no secret either.
+    let wrong = client
+        .login(
+            "leaks@test",
+            SecretString::from("Wr0ng-passphrase-for-leak-check"),
+        )
+        .await
+        .expect_err("wrong");
+    session.revoke().await.expect("revoked");
+
+    // Debug output of everything a user may print.
+    let mut debug = format!(
+        "{client:?} {session:?} {oauth_session:?} {credentials:?} {tokens:?} {key:?} {keys:?} {oauth:?} {wrong:?} {wrong} {:?}",
+        oauth_session.oauth_tokens()
+    );
+    debug.push_str(&format!("{:?}", keys.signed_public_key()));
+
+    let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8 logs");
+    assert!(
+        logs.len() > 10_000,
+        "the subscriber captured the session ({} bytes)",
+        logs.len()
+    );
+    let haystack = format!("{logs}\n{debug}");
+
+    let mut secrets: Vec<(String, String)> = vec![
+        ("password".into(), password.into()),
+        (
+            "wrong password".into(),
+            "Wr0ng-passphrase-for-leak-check".into(),
+        ),
+        ("vault key".into(), key.to_hex().expose_secret().to_owned()),
+        (
+            "private key".into(),
+            hex::encode(keys.secret_key().expose_secret()),
+        ),
+        (
+            "client secret".into(),
+            credentials.client_secret.expose_secret().to_owned(),
+        ),
+    ];
+    for (i, secret) in privicore_mock::leak_check::issued().into_iter().enumerate() {
+        secrets.push((format!("issued secret #{i}"), secret));
+    }
+    assert!(
+        secrets.len() > 15,
+        "the mock issued tokens, codes and stream tokens: {}",
+        secrets.len()
+    );
+    let found: Vec<&String> = secrets
+        .iter()
+        .filter(|(_, secret)| haystack.contains(secret.as_str()))
+        .map(|(name, _)| name)
+        .collect();
+    println!(
+        "scanned {} bytes of TRACE logs and {} bytes of Debug output for {} secrets: {} found",
+        logs.len(),
+        debug.len(),
+        secrets.len(),
+        found.len()
+    );
+    assert!(
+        found.is_empty(),
+        "secrets found in logs or Debug output: {found:?}"
+    );
+}
