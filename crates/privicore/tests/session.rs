@@ -11,7 +11,7 @@ use privicore::api::types::{
     ApproveDeviceBody, RequestUniqueIdentifierBody, RetrieveUniqueIdentifierBody,
 };
 use privicore::{Error, MemoryTokenStore, StoreOptions, VaultKey};
-use privicore_mock::{FaultConfig, MockServer};
+use privicore_mock::MockServer;
 use secrecy::SecretString;
 
 #[tokio::test]
