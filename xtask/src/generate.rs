@@ -199,3 +199,15 @@ fn print_diff(name: &str, old: &str, new: &str) {
     println!("--- {name} (checked in)\n+++ {name} (from the spec)");
     print!("{}", diff.unified_diff().context_radius(2));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::line_docs;
+
+    #[test]
+    fn block_docs_become_line_docs_without_their_indentation() {
+        let source = "    /**Title\n\n    Body line\n    ```ignore\n    code()\n    ```*/\n    fn f() {}\n/**One line*/\nstruct S;\n";
+        let expected = "    /// Title\n    ///\n    /// Body line\n    /// ```ignore\n    /// code()\n    /// ```\n    fn f() {}\n/// One line\nstruct S;\n";
+        assert_eq!(line_docs(source), expected);
+    }
+}

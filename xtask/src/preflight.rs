@@ -406,3 +406,131 @@ fn resolve_parameter<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-operation spec; `operation` is spliced in under `paths./x.post`.
+    fn spec(operation: &str) -> OpenAPI {
+        let text = format!(
+            r#"
+openapi: 3.0.3
+info: {{title: t, version: "1"}}
+paths:
+  /x:
+    post:
+{operation}
+components:
+  schemas:
+    ApiError: {{type: object}}
+    Ok: {{type: object}}
+  responses:
+    Invalid:
+      description: bad
+      content:
+        application/json:
+          schema: {{$ref: '#/components/schemas/ApiError'}}
+"#
+        );
+        serde_yaml::from_str(&text).expect("valid test spec")
+    }
+
+    const GOOD: &str = r#"      operationId: do_it
+      tags: [Group]
+      summary: Do it
+      description: Does it.
+      x-privicore-source: documented
+      security: []
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, properties: {a: {type: string}}}
+      responses:
+        "202":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Ok'}
+        "422": {$ref: '#/components/responses/Invalid'}"#;
+
+    fn rules(operation: &str) -> Vec<&'static str> {
+        check(&spec(operation))
+            .into_iter()
+            .map(|v| v.rule)
+            .collect()
+    }
+
+    #[test]
+    fn a_conforming_operation_passes() {
+        assert!(rules(GOOD).is_empty(), "{:?}", rules(GOOD));
+    }
+
+    #[test]
+    fn each_rule_names_the_operation_and_the_rule() {
+        let cases = [
+            (
+                GOOD.replace("operationId: do_it", "operationId: doIt"),
+                "operationId must be snake_case",
+            ),
+            (
+                GOOD.replace(
+                    "x-privicore-source: documented",
+                    "x-privicore-source: guessed",
+                ),
+                "x-privicore-source must be documented, probe or inferred",
+            ),
+            (
+                GOOD.replace(
+                    "x-privicore-source: documented",
+                    "x-privicore-source: inferred",
+                ),
+                "an inferred operation says in its description what is unknown (`**Inferred.** ...`)",
+            ),
+            (
+                GOOD.replace("      security: []\n", ""),
+                "declare `security` on every operation (the hooks apply credentials from it; [] for none)",
+            ),
+            (
+                GOOD.replace(
+                    "{a: {type: string}}",
+                    "{a: {type: array, items: {type: string}}}",
+                ),
+                "form bodies carry scalar fields only (an array or object fails at run time)",
+            ),
+            (
+                GOOD.replace("application/x-www-form-urlencoded:", "multipart/form-data:"),
+                "request content type is form, JSON or octet-stream (no multipart, no */*)",
+            ),
+            (
+                GOOD.replace(
+                    "schema: {$ref: '#/components/schemas/Ok'}",
+                    "schema: {type: object}",
+                ),
+                "2xx JSON bodies use a $ref to components (inline schemas silently collapse: progenitor #928)",
+            ),
+            (
+                GOOD.replace(
+                    r#""422": {$ref: '#/components/responses/Invalid'}"#,
+                    "\"422\": {description: bad}",
+                ),
+                "error responses are a $ref to components/responses whose body is the shared ApiError",
+            ),
+            (
+                format!("{GOOD}\n        \"200\": {{description: other}}"),
+                "every 2xx response of an operation has the same body (progenitor asserts response_types.len() <= 1)",
+            ),
+        ];
+        for (operation, rule) in cases {
+            let found = check(&spec(&operation));
+            assert!(
+                found.iter().any(|v| v.rule == rule),
+                "expected `{rule}`, got {found:?}"
+            );
+            assert!(
+                found.iter().all(|v| v.to_string().starts_with("do")),
+                "{found:?}"
+            );
+        }
+    }
+}
