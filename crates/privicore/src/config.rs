@@ -194,3 +194,56 @@ pub(crate) fn builder_from_env(read: impl Fn(&str) -> Option<String>) -> Result<
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_string())
+        }
+    }
+
+    #[test]
+    fn the_environment_configures_the_client() {
+        let vars = [
+            ("PRIVICORE_API_URL", "http://127.0.0.1:8009"),
+            ("PRIVICORE_WS_URL", "ws://127.0.0.1:8083"),
+            ("PRIVICORE_USERNAME", "alice"),
+            ("PRIVICORE_PASSWORD", "pw"),
+        ];
+        let client = builder_from_env(env(&vars))
+            .expect("valid")
+            .build()
+            .expect("builds");
+        assert_eq!(client.config().api_url.as_str(), "http://127.0.0.1:8009/");
+        assert!(client.config().credentials.is_some());
+    }
+
+    #[test]
+    fn missing_or_partial_variables_are_config_errors() {
+        assert!(matches!(builder_from_env(env(&[])), Err(Error::Config(_))));
+        let partial = [
+            ("PRIVICORE_API_URL", "http://h"),
+            ("PRIVICORE_USERNAME", "alice"),
+        ];
+        assert!(matches!(
+            builder_from_env(env(&partial)),
+            Err(Error::Config(_))
+        ));
+        let bad_scheme = [("PRIVICORE_API_URL", "ftp://h")];
+        let error = builder_from_env(env(&bad_scheme))
+            .expect("read")
+            .build()
+            .expect_err("bad scheme");
+        assert!(matches!(error, Error::Config(_)), "{error:?}");
+        let ws_as_api = ClientBuilder::default()
+            .api_url("http://h")
+            .ws_url("http://h")
+            .build();
+        assert!(matches!(ws_as_api, Err(Error::Config(_))));
+    }
+}

@@ -562,3 +562,34 @@ async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
         .expect("acknowledged");
     assert_eq!(mock.count("request_command_status"), 0);
 }
+
+#[tokio::test]
+async fn a_command_that_is_never_acknowledged_times_out() {
+    let (_mock, client) = common::start_with(
+        MockServer::builder().ack_delay(Duration::from_secs(30)),
+        |b| b.command_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    // Provisioning itself waits for acks, so register and log in on a mock that answers.
+    let password = SecretString::from(common::PASSWORD);
+    let started = std::time::Instant::now();
+    let error = client
+        .register_profile("slow@test", &password)
+        .await
+        .expect_err("never completes in time");
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                operation: "register_profile",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the wait is bounded: {:?}",
+        started.elapsed()
+    );
+}
