@@ -97,11 +97,18 @@ impl OAuthAuth {
         }
         let next = self.refresh(&latest, &mut spent).await?;
         let access = next.access_token.clone();
-        // Saved before anything uses it: a crash now still leaves the new refresh token on disk.
+        self.install(next).await.map(|()| access)
+    }
+
+    /// Saves new tokens, then makes them current. They are saved before anything uses them,
+    /// so a crash now still leaves the new refresh token in the store. They become current
+    /// even when saving fails (the old refresh token is spent either way); the save error is
+    /// returned so the caller learns that the store is stale.
+    async fn install(&self, next: OAuthTokens) -> Result<()> {
         let saved = self.store.save(&next).await;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         self.generation.send_modify(|g| *g += 1);
-        saved.map(|()| access)
+        saved
     }
 
     /// One refresh call. The refresh token is marked spent before it is sent.
@@ -159,11 +166,9 @@ impl OAuthAuth {
         match self.refresh(&again, &mut spent).await {
             Ok(next) => {
                 let access = next.access_token.clone();
-                if let Err(e) = self.store.save(&next).await {
+                if let Err(e) = self.install(next).await {
                     tracing::warn!(error = %e, "could not save refreshed OAuth tokens");
                 }
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
-                self.generation.send_modify(|g| *g += 1);
                 Some(access)
             }
             Err(e) => {
@@ -178,10 +183,7 @@ impl OAuthAuth {
         let mut spent = self.renewing.lock().await;
         let latest = self.tokens();
         let next = self.refresh(&latest, &mut spent).await?;
-        let saved = self.store.save(&next).await;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
-        self.generation.send_modify(|g| *g += 1);
-        saved
+        self.install(next).await
     }
 }
 
