@@ -12,6 +12,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use crate::error::ApiFailure;
+use crate::hostile::{self, Target};
 use crate::input::{Call, media_type};
 use crate::record::{Listener, RecordedBody, RecordedRequest, mask_headers, mask_json, mask_pairs};
 use crate::routes::{self, Lookup, Serve};
@@ -147,6 +148,10 @@ async fn answer(
     };
     if let Some(response) = front_faults(shared).await {
         return response;
+    }
+    if let Some(kind) = shared.faults.hostile() {
+        let uri = parts.uri.to_string();
+        return hostile::respond(&shared.faults, kind, Target::Api, &uri).await;
     }
     let query = match query {
         Ok(query) => query,

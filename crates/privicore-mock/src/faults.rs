@@ -4,6 +4,7 @@
 //! [`MockServerBuilder::seed`](crate::MockServerBuilder::seed), so the same seed and the same
 //! sequence of requests give the same faults.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -53,6 +54,161 @@ pub struct FaultConfig {
     pub lost_ack_rate: f64,
     /// Drop every WebSocket connection (no close frame) each time this period passes.
     pub ws_drop_every: Option<Duration>,
+    /// Share of answers replaced by a hostile one (`1.0`: every answer). A hostile server
+    /// answers HTTP requests on all three HTTP listeners with malformed, truncated, oversized,
+    /// wrong-typed or empty bodies, wrong status codes, a redirect to itself, or not at all
+    /// (the request stalls until the client gives up); on the WebSocket, it sends garbage
+    /// frames (binary junk, deep nesting, huge text, acks for ids nobody sent, wrong types)
+    /// before and instead of real replies. The kinds rotate in a fixed order, so `n` calls
+    /// in a row see every kind ([`HostileKind::ALL`]). Nothing it answers changes state.
+    pub hostile_rate: f64,
+    /// Size of the hostile mode's oversized bodies and frames (default 0 means 8 MiB). The
+    /// mock generates them on the fly and never holds them.
+    pub hostile_body_len: usize,
+}
+
+/// What a hostile server answers instead of the real thing (see
+/// [`FaultConfig::hostile_rate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostileKind {
+    /// `200` with a body that is not JSON.
+    Malformed,
+    /// `200` with a JSON body cut in the middle.
+    Truncated,
+    /// `200` with a JSON body of [`FaultConfig::hostile_body_len`] bytes.
+    Oversized,
+    /// `200` with valid JSON of the wrong shape and types.
+    WrongTyped,
+    /// `200` with an empty body.
+    Empty,
+    /// A status the operation never answers with (`201`, `204`, `400`, `418`, `599`...),
+    /// with a garbage body.
+    WrongStatus,
+    /// An error status with an oversized body.
+    OversizedError,
+    /// `302` to the same URL (a redirect loop).
+    RedirectLoop,
+    /// No answer at all: the request is held open until the client times out.
+    Stall,
+}
+
+impl HostileKind {
+    /// Every kind, in the order a hostile server rotates through them.
+    pub const ALL: [HostileKind; 9] = [
+        HostileKind::Malformed,
+        HostileKind::Truncated,
+        HostileKind::Oversized,
+        HostileKind::WrongTyped,
+        HostileKind::Empty,
+        HostileKind::WrongStatus,
+        HostileKind::OversizedError,
+        HostileKind::RedirectLoop,
+        HostileKind::Stall,
+    ];
+}
+
+/// How many faults the mock injected, by kind, since it started (or since
+/// [`Faults::reset_counts`]). Read with [`Faults::counts`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultCounts {
+    /// Requests delayed by `latency` / `jitter`.
+    pub delayed: u64,
+    /// Requests answered `503` instead of being handled.
+    pub unavailable_503: u64,
+    /// Requests answered `500` instead of being handled.
+    pub internal_500: u64,
+    /// Commands failed with `fault.injected_rejection`.
+    pub rejected_commands: u64,
+    /// Token checks that expired the token early (`401 auth.token_expired`).
+    pub early_expiries: u64,
+    /// Answers truncated.
+    pub truncated: u64,
+    /// Answers replaced by a non-JSON body.
+    pub malformed: u64,
+    /// Acks lost (every WebSocket dropped instead of pushing them).
+    pub lost_acks: u64,
+    /// Periodic drops of every WebSocket (`ws_drop_every`).
+    pub ws_drops: u64,
+    /// HTTP answers replaced by a hostile one.
+    pub hostile_answers: u64,
+    /// Garbage WebSocket frames sent by the hostile mode.
+    pub hostile_frames: u64,
+}
+
+impl FaultCounts {
+    /// The sum of every count.
+    pub fn total(&self) -> u64 {
+        self.delayed
+            + self.unavailable_503
+            + self.internal_500
+            + self.rejected_commands
+            + self.early_expiries
+            + self.truncated
+            + self.malformed
+            + self.lost_acks
+            + self.ws_drops
+            + self.hostile_answers
+            + self.hostile_frames
+    }
+}
+
+/// The live counters behind [`FaultCounts`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    delayed: AtomicU64,
+    unavailable_503: AtomicU64,
+    internal_500: AtomicU64,
+    rejected_commands: AtomicU64,
+    early_expiries: AtomicU64,
+    truncated: AtomicU64,
+    malformed: AtomicU64,
+    lost_acks: AtomicU64,
+    ws_drops: AtomicU64,
+    hostile_answers: AtomicU64,
+    hostile_frames: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    fn snapshot(&self) -> FaultCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        FaultCounts {
+            delayed: get(&self.delayed),
+            unavailable_503: get(&self.unavailable_503),
+            internal_500: get(&self.internal_500),
+            rejected_commands: get(&self.rejected_commands),
+            early_expiries: get(&self.early_expiries),
+            truncated: get(&self.truncated),
+            malformed: get(&self.malformed),
+            lost_acks: get(&self.lost_acks),
+            ws_drops: get(&self.ws_drops),
+            hostile_answers: get(&self.hostile_answers),
+            hostile_frames: get(&self.hostile_frames),
+        }
+    }
+
+    fn reset(&self) {
+        for c in [
+            &self.delayed,
+            &self.unavailable_503,
+            &self.internal_500,
+            &self.rejected_commands,
+            &self.early_expiries,
+            &self.truncated,
+            &self.malformed,
+            &self.lost_acks,
+            &self.ws_drops,
+            &self.hostile_answers,
+            &self.hostile_frames,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 impl FaultConfig {
@@ -76,14 +232,65 @@ pub(crate) enum Mangle {
 pub(crate) struct FaultState {
     config: RwLock<FaultConfig>,
     rng: Mutex<SeededRng>,
+    counters: Counters,
+    /// Where the hostile mode is in its rotation of [`HostileKind::ALL`].
+    hostile_next: AtomicU64,
 }
+
+/// The oversized length used when `hostile_body_len` is 0.
+const DEFAULT_HOSTILE_LEN: usize = 8 * 1024 * 1024;
 
 impl FaultState {
     pub fn new(config: FaultConfig, seed: u64) -> Self {
         Self {
             config: RwLock::new(config),
             rng: Mutex::new(SeededRng::new(seed)),
+            counters: Counters::default(),
+            hostile_next: AtomicU64::new(0),
         }
+    }
+
+    pub fn counts(&self) -> FaultCounts {
+        self.counters.snapshot()
+    }
+
+    /// Counts one periodic drop of every WebSocket.
+    pub fn count_ws_drop(&self) {
+        bump(&self.counters.ws_drops);
+    }
+
+    /// Counts one garbage WebSocket frame.
+    pub fn count_hostile_frame(&self) {
+        bump(&self.counters.hostile_frames);
+    }
+
+    /// The hostile answer to give instead of the real one, if one is due.
+    pub fn hostile(&self) -> Option<HostileKind> {
+        let rate = self.config().hostile_rate;
+        if !self.chance(rate) {
+            return None;
+        }
+        bump(&self.counters.hostile_answers);
+        let n = self.hostile_next.fetch_add(1, Ordering::Relaxed);
+        Some(HostileKind::ALL[(n % HostileKind::ALL.len() as u64) as usize])
+    }
+
+    /// Whether the WebSocket should misbehave (same rate as the HTTP answers).
+    pub fn hostile_ws(&self) -> bool {
+        self.chance(self.config().hostile_rate)
+    }
+
+    /// The size of oversized hostile bodies.
+    pub fn hostile_len(&self) -> usize {
+        match self.config().hostile_body_len {
+            0 => DEFAULT_HOSTILE_LEN,
+            n => n,
+        }
+    }
+
+    /// A number from the seeded generator (for the hostile mode's choices).
+    pub fn next_u64(&self) -> u64 {
+        lock(&self.rng).next_u64()
     }
 
     pub fn config(&self) -> FaultConfig {
@@ -110,7 +317,11 @@ impl FaultState {
         } else {
             lock(&self.rng).up_to(jitter)
         };
-        config.latency + Duration::from_micros(extra)
+        let delay = config.latency + Duration::from_micros(extra);
+        if !delay.is_zero() {
+            bump(&self.counters.delayed);
+        }
+        delay
     }
 
     /// A 5xx to answer instead of handling the request, if one is due.
@@ -120,12 +331,14 @@ impl FaultState {
             return None;
         }
         Some(if lock(&self.rng).next_u64().is_multiple_of(2) {
+            bump(&self.counters.unavailable_503);
             ApiFailure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "fault.service_unavailable",
                 "injected fault: the service is unavailable, try again",
             )
         } else {
+            bump(&self.counters.internal_500);
             ApiFailure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "fault.internal_error",
@@ -134,23 +347,35 @@ impl FaultState {
         })
     }
 
+    /// `chance`, counted in `counter` when it fires.
+    fn counted(&self, rate: f64, counter: &AtomicU64) -> bool {
+        let fired = self.chance(rate);
+        if fired {
+            bump(counter);
+        }
+        fired
+    }
+
     pub fn reject_command(&self) -> bool {
-        self.chance(self.config().reject_rate)
+        self.counted(self.config().reject_rate, &self.counters.rejected_commands)
     }
 
     pub fn lose_ack(&self) -> bool {
-        self.chance(self.config().lost_ack_rate)
+        self.counted(self.config().lost_ack_rate, &self.counters.lost_acks)
     }
 
     pub fn expire_early(&self) -> bool {
-        self.chance(self.config().early_expiry_rate)
+        self.counted(
+            self.config().early_expiry_rate,
+            &self.counters.early_expiries,
+        )
     }
 
     pub fn mangle(&self) -> Mangle {
         let config = self.config();
-        if self.chance(config.truncate_rate) {
+        if self.counted(config.truncate_rate, &self.counters.truncated) {
             Mangle::Truncate
-        } else if self.chance(config.malform_rate) {
+        } else if self.counted(config.malform_rate, &self.counters.malformed) {
             Mangle::Malform
         } else {
             Mangle::None
@@ -193,8 +418,29 @@ impl Faults {
         self.set(config);
     }
 
-    /// Turns every fault off.
+    /// Turns every fault off (the counts are kept).
     pub fn clear(&self) {
         self.set(FaultConfig::default());
+    }
+
+    /// How many faults of each kind were injected so far.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = privicore_mock::MockServer::start().await?;
+    /// server.faults().update(|f| f.error_rate = 1.0);
+    /// let _ = reqwest::get(format!("{}/health", server.api_url())).await?;
+    /// let counts = server.faults().counts();
+    /// assert_eq!(counts.unavailable_503 + counts.internal_500, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn counts(&self) -> FaultCounts {
+        self.state.counts()
+    }
+
+    /// Sets every count back to zero.
+    pub fn reset_counts(&self) {
+        self.state.counters.reset();
     }
 }

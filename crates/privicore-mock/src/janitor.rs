@@ -33,6 +33,7 @@ pub(crate) async fn drop_websockets(shared: Arc<Shared>) {
                 tokio::time::sleep(period).await;
                 // Settings may have changed while sleeping: drop only if still asked to.
                 if shared.faults.config().ws_drop_every.is_some() {
+                    shared.faults.count_ws_drop();
                     shared.hub.drop_all();
                 }
             }

@@ -12,6 +12,11 @@
 //! * [`MockServer::faults`] injects latency, 5xx answers, rejected commands, early token
 //!   expiry, broken bodies and dropped WebSockets, reproducibly from a seed.
 //! * [`MockServer::stats`] counts what the server holds, so tests can see state is freed.
+//! * [`Faults::counts`] counts the faults injected, by kind; [`FaultConfig::hostile_rate`]
+//!   turns the server hostile (garbage answers and WebSocket frames, stalls, oversized bodies).
+//! * [`MockServer::stored_data`], [`MockServer::command_outcome`] and
+//!   [`MockServer::forbid_plaintext`] let a soak check that nothing was lost, stored twice or
+//!   stored unencrypted.
 //!
 //! The binary `privicore-mock --port P` serves the same on `P..P+3` until Ctrl-C.
 //!
@@ -55,10 +60,12 @@ mod config;
 mod dispatch;
 mod error;
 mod faults;
+mod hostile;
 mod input;
 mod janitor;
 mod keys;
 pub mod leak_check;
+mod plaintext;
 mod record;
 mod reply;
 mod rng;
@@ -71,10 +78,12 @@ mod ws;
 
 pub use config::ReplyShape;
 pub use error::Error;
-pub use faults::{FaultConfig, Faults};
+pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind};
+pub use plaintext::PlaintextHit;
 pub use record::{Listener, MASK, RecordedBody, RecordedRequest};
-pub use server::{MockServer, MockServerBuilder};
+pub use server::{CommandOutcome, MockServer, MockServerBuilder};
 pub use state::Stats;
+pub use state::data::StoredData;
 
 /// The operation ids the mock serves (the spec's, sorted), for tests that check coverage.
 pub fn operation_ids() -> Vec<&'static str> {

@@ -14,8 +14,11 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, ReplyShape};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
+use crate::plaintext::PlaintextHit;
 use crate::record::{RecordedRequest, Recorder};
 use crate::shared::{Shared, Urls};
+use crate::state::commands::CommandState;
+use crate::state::data::StoredData;
 use crate::state::{Stats, World, lock};
 use crate::ws::Hub;
 use crate::{commands, dispatch, janitor, keys, transfer, ws};
@@ -60,6 +63,17 @@ impl std::fmt::Debug for MockServer {
             .field("urls", &self.shared.urls)
             .finish_non_exhaustive()
     }
+}
+
+/// What request-status knows about a command ([`MockServer::command_outcome`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandOutcome {
+    /// Accepted, not run yet.
+    Pending,
+    /// Ran successfully.
+    Completed,
+    /// Failed, with the reason key (e.g. `fault.injected_rejection`).
+    Failed(String),
 }
 
 /// Configures a [`MockServer`] before it starts; every setting has a default that suits tests.
@@ -221,6 +235,7 @@ impl MockServer {
             scheduler,
             engine_key: engine_public,
             websockets: AtomicUsize::new(0),
+            plaintexts: Mutex::new(Default::default()),
         });
         let (shutdown, stop) = watch::channel(false);
         let background = vec![
@@ -326,6 +341,37 @@ impl MockServer {
         stats.websockets = self.shared.websockets.load(Ordering::Relaxed);
         stats.recorded = self.shared.recorder.len();
         stats
+    }
+
+    /// Every stored data token, oldest first, with the length of what the mock holds for it:
+    /// for checking that nothing was lost or stored twice.
+    pub fn stored_data(&self) -> Vec<StoredData> {
+        lock(&self.shared.world).data.stored()
+    }
+
+    /// What request-status knows about a command: `None` for an id the mock never issued (or
+    /// forgot after the retention period).
+    pub fn command_outcome(&self, command_id: &str) -> Option<CommandOutcome> {
+        let world = lock(&self.shared.world);
+        world.commands.get(command_id).map(|c| match &c.state {
+            CommandState::Pending => CommandOutcome::Pending,
+            CommandState::Completed => CommandOutcome::Completed,
+            CommandState::Failed(reason) => CommandOutcome::Failed(reason.clone()),
+        })
+    }
+
+    /// Registers a plaintext the client is about to store: from now on, every payload the mock
+    /// stores (inline, streamed or updated) is checked not to contain it (see
+    /// [`plaintext_hits`](Self::plaintext_hits)). Only a copy for the comparison is kept.
+    pub fn forbid_plaintext(&self, plaintext: &[u8]) {
+        lock(&self.shared.plaintexts).register(plaintext);
+    }
+
+    /// Stored payloads that contained a registered plaintext (must be empty for a client that
+    /// encrypts), and how many payloads were checked.
+    pub fn plaintext_hits(&self) -> (Vec<PlaintextHit>, u64) {
+        let registry = lock(&self.shared.plaintexts);
+        (registry.hits(), registry.checked())
     }
 
     /// Stops the four listeners and closes open connections; waits (at most a few seconds)

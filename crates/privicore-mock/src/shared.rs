@@ -35,4 +35,13 @@ pub(crate) struct Shared {
     pub engine_key: String,
     /// Open WebSocket connections.
     pub websockets: AtomicUsize,
+    /// Plaintexts that must never be stored.
+    pub plaintexts: Mutex<crate::plaintext::Registry>,
+}
+
+impl Shared {
+    /// Checks bytes about to be stored against the registered plaintexts.
+    pub fn check_stored(&self, operation: &'static str, bytes: &[u8]) {
+        crate::state::lock(&self.plaintexts).check(operation, bytes);
+    }
 }

@@ -14,6 +14,7 @@ use futures::StreamExt;
 
 use crate::dispatch::{front_faults, no_route, parse_query, record};
 use crate::error::ApiFailure;
+use crate::hostile::{self, Target};
 use crate::input::media_type;
 use crate::record::{Listener, RecordedBody};
 use crate::shared::Shared;
@@ -67,6 +68,10 @@ async fn upload(
 ) -> Response {
     if let Some(response) = front_faults(shared).await {
         return response;
+    }
+    if let Some(kind) = shared.faults.hostile() {
+        let uri = parts.uri.to_string();
+        return hostile::respond(&shared.faults, kind, Target::Transfer, &uri).await;
     }
     let Some(token) = auth_param(query) else {
         return ApiFailure::unauthorized(
@@ -128,6 +133,7 @@ async fn upload(
         }
         buffer.extend_from_slice(&chunk);
     }
+    shared.check_stored("upload_stream", &buffer);
     let mut world = lock(&shared.world);
     match world.data.reservations.get_mut(&reservation) {
         Some(r) => {
@@ -171,6 +177,9 @@ pub(crate) async fn download(
 async fn serve_download(shared: &Shared, query: &[(String, String)]) -> Response {
     if let Some(response) = front_faults(shared).await {
         return response;
+    }
+    if let Some(kind) = shared.faults.hostile() {
+        return hostile::respond(&shared.faults, kind, Target::Transfer, "/").await;
     }
     let Some(token) = auth_param(query) else {
         return ApiFailure::unauthorized(

@@ -16,11 +16,15 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use crate::auth::resolve_token;
+use crate::hostile;
 use crate::shared::Shared;
 use crate::state::lock;
 
 /// Frames a slow client may have outstanding before further ones are dropped for it.
 const QUEUE: usize = 1024;
+
+/// How often the hostile mode may send an unprompted garbage frame.
+const HOSTILE_TICK: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Joined sockets per profile, and the signal that drops every connection.
 pub(crate) struct Hub {
@@ -110,7 +114,15 @@ async fn connection(shared: Arc<Shared>, mut socket: WebSocket) {
     drops.borrow_and_update();
     let mut joined: Option<String> = None;
     loop {
+        // The hostile mode also sends garbage unprompted; the timer exists only while it is on,
+        // so ordinary connections cost no wake-ups.
+        let hostile = shared.faults.config().hostile_rate > 0.0;
         tokio::select! {
+            _ = tokio::time::sleep(HOSTILE_TICK), if hostile => {
+                if shared.faults.hostile_ws() && !hostile::burst(&shared.faults, &mut socket, 1).await {
+                    break;
+                }
+            }
             frame = outbox.recv() => {
                 let Some(frame) = frame else { break };
                 if socket.send(Message::Text(frame.into())).await.is_err() {
@@ -118,6 +130,24 @@ async fn connection(shared: Arc<Shared>, mut socket: WebSocket) {
                 }
             }
             incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) if hostile && shared.faults.hostile_ws() => {
+                    // Garbage first; then the real reply, no reply, or a dropped connection.
+                    if !hostile::burst(&shared.faults, &mut socket, 4).await {
+                        break;
+                    }
+                    match shared.faults.next_u64() % 3 {
+                        0 => {}
+                        1 => {
+                            let reply = handle_frame(&shared, id, &sender, &mut joined, text.as_str());
+                            if let Some(reply) = reply
+                                && socket.send(Message::Text(reply.to_string().into())).await.is_err()
+                            {
+                                break;
+                            }
+                        }
+                        _ => break,
+                    }
+                }
                 Some(Ok(Message::Text(text))) => {
                     let reply = handle_frame(&shared, id, &sender, &mut joined, text.as_str());
                     if let Some(reply) = reply

@@ -187,6 +187,28 @@ impl ErrorBody for () {
 /// Largest error body read to find a message in an undeclared error answer.
 const MAX_ERROR_BODY: usize = 16 * 1024;
 
+/// Longest server-provided text (reason, message) kept in an [`Error`]. A declared error
+/// answer is decoded whole by the generated client, so a hostile server could otherwise put
+/// megabytes into every error message, and from there into every log line.
+const MAX_SERVER_TEXT: usize = 1024;
+
+/// Longest decoder message kept in [`Error::Decode`] (serde's messages quote the unexpected
+/// value, which a hostile answer can make arbitrarily long).
+const MAX_DECODE_MESSAGE: usize = 256;
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked when cut.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("… (cut)");
+    }
+    text
+}
+
 /// Converts a raw-client error into [`Error`], naming the operation.
 pub(crate) async fn from_raw<E: ErrorBody>(
     operation: &'static str,
@@ -212,7 +234,7 @@ pub(crate) async fn from_raw<E: ErrorBody>(
         }
         Raw::InvalidResponsePayload(_, e) => Error::Decode {
             operation,
-            message: e.to_string(),
+            message: bounded(e.to_string(), MAX_DECODE_MESSAGE),
         },
         Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
             Error::Transport {
@@ -232,6 +254,8 @@ pub(crate) fn status_error(
     reason: Option<String>,
     message: Option<String>,
 ) -> Error {
+    let reason = reason.map(|r| bounded(r, MAX_SERVER_TEXT));
+    let message = message.map(|m| bounded(m, MAX_SERVER_TEXT));
     if status == 401 {
         Error::Unauthorized { operation, message }
     } else {
@@ -260,5 +284,20 @@ async fn read_error_body(response: reqwest::Response) -> (Option<String>, Option
     match serde_json::from_slice::<ApiError>(&body) {
         Ok(error) => (error.reason, error.message),
         Err(_) => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_in_errors_is_bounded() {
+        let huge = "é".repeat(1 << 20);
+        let error = status_error("op", 422, Some(huge.clone()), Some(huge));
+        let shown = error.to_string();
+        assert!(shown.len() < 3 * MAX_SERVER_TEXT, "{} bytes", shown.len());
+        assert!(shown.contains("(cut)"));
+        assert_eq!(bounded("short".into(), 10), "short");
     }
 }

@@ -69,6 +69,74 @@ pub use vault_key::{KeyError, VaultKey};
 pub use privicore_api as api;
 pub use privicore_api::types::DataTokenItem;
 
+/// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
+/// tests (`tests/properties.rs`). Not part of the API: hidden, unstable, may change at any
+/// time.
+///
+/// Why it exists: these parsers read whatever a server sends (command ids, WebSocket frames,
+/// transfer URLs, request-status states, page envelopes), and must be fuzzed directly; they are
+/// private because users never call them, so this thin, hidden module is the only door in.
+#[doc(hidden)]
+pub mod fuzzing {
+    use futures::stream::BoxStream;
+
+    use crate::api::types::CommandAccepted;
+    use crate::{CommandId, Result};
+
+    /// The command id of a `202` body, in whichever of its three shapes.
+    pub fn command_id(accepted: CommandAccepted) -> Result<CommandId> {
+        crate::commands::command_id("fuzz", accepted)
+    }
+
+    /// The request id carried in the `x-dpt-cab-request-id` header.
+    pub fn request_id(headers: &reqwest::header::HeaderMap) -> Result<CommandId> {
+        crate::commands::request_id("fuzz", headers)
+    }
+
+    /// One WebSocket text frame as the ack hub reads it.
+    pub fn ws_frame(text: &str) -> impl std::fmt::Debug + use<> {
+        crate::commands::ws::parse(text)
+    }
+
+    /// The `joinChannel` frame the client sends.
+    pub fn join_frame(token: &str, correlation_id: &str) -> String {
+        crate::commands::ws::join_frame(token, correlation_id)
+    }
+
+    /// A request-status state name as the client interprets it.
+    pub fn request_status(state: &str) -> impl std::fmt::Debug + use<> {
+        crate::commands::status::interpret(state)
+    }
+
+    /// Where a data request's answer points: checks it the way `Vault::retrieve` does
+    /// (download URL split into base and single-use token, or inline base64 ciphertext).
+    pub fn data_answer(output_type: i64, body: &str) -> Result<()> {
+        let ready = crate::DataReady {
+            output_type,
+            body: body.to_owned(),
+            data_context: None,
+        };
+        crate::vault::locate(&ready).map(drop)
+    }
+
+    /// The paging stream behind every list: `fetch(page)` answers a page's items and the
+    /// announced total.
+    pub fn paged<T, F, Fut>(per_page: u64, fetch: F) -> BoxStream<'static, Result<T>>
+    where
+        T: Send + 'static,
+        F: Fn(u64) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<u64>)>> + Send + 'static,
+    {
+        crate::paging::items(per_page, move |page| {
+            let answer = fetch(page);
+            async move {
+                let (items, total) = answer.await?;
+                Ok(crate::paging::Page { items, total })
+            }
+        })
+    }
+}
+
 /// Fills `buf` from the operating system's random number generator.
 ///
 /// Panics only if the operating system cannot provide random bytes: this does not depend on

@@ -21,6 +21,14 @@ use crate::error::ErrorBody;
 use crate::oauth::OAuthApps;
 use crate::{Client, Error, Result};
 
+/// How many times a data request is sent when its result keeps being lost to reconnections.
+///
+/// A data request only reads, so asking again is harmless; but a socket that reconnects often
+/// (token renewals rejoin, drops) can lose the result more than once in a row: two tries were
+/// not enough under the fault soak (a reconnection every half second). Five keep the failure
+/// to a socket that is really unusable, and bound the work.
+const DATA_REQUEST_TRIES: usize = 5;
+
 /// An authenticated handle on Privicore.
 ///
 /// Cheap to clone and safe to share: every clone uses the same token (renewed once for all of
@@ -220,7 +228,8 @@ impl Session {
     }
 
     /// Requests a data token's ciphertext and waits for the `X-DPT-CAB-REQUEST-ID` answer.
-    /// A result lost to a dropped socket is requested once more.
+    /// A result lost to a dropped socket is requested again, up to [`DATA_REQUEST_TRIES`]
+    /// times in all.
     pub(crate) async fn request_data(&self, token: &str) -> Result<DataReady> {
         const OP: &str = "request_data";
         let hub = self.shared.hub.as_ref().ok_or_else(|| {
@@ -229,8 +238,8 @@ impl Session {
                     .into(),
             )
         })?;
-        for _ in 0..2 {
-            hub.ready(OP).await?;
+        for _ in 0..DATA_REQUEST_TRIES {
+            let epoch = hub.ready(OP).await?;
             let raw = &self.shared.raw;
             let body = types::RequestDataBody {
                 token: token.to_owned(),
@@ -241,14 +250,14 @@ impl Session {
                 .call_once(OP, || raw.request_data().body(body.clone()).send())
                 .await?;
             let id = commands::request_id(OP, answer.headers())?;
-            if let Some(ready) = hub.wait_data(OP, &id).await? {
+            if let Some(ready) = hub.wait_data(OP, &id, epoch).await? {
                 return Ok(ready);
             }
             tracing::debug!("data request result missed (socket dropped); requesting again");
         }
-        Err(Error::WebSocket(
-            "the data request's result was lost twice to a dropped connection".into(),
-        ))
+        Err(Error::WebSocket(format!(
+            "the data request's result was lost {DATA_REQUEST_TRIES} times to a dropped connection"
+        )))
     }
 
     /// The data tokens of this session: list, delete, classify (store and retrieve are on

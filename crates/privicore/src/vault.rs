@@ -516,7 +516,7 @@ impl Session {
 }
 
 /// Where a data request's ciphertext is.
-enum Location {
+pub(crate) enum Location {
     Inline(Vec<u8>),
     Download { base: String, auth: String },
 }
@@ -524,7 +524,7 @@ enum Location {
 /// Reads a data request's answer: `output_type` 1 is a download URL; 0 is, by the official
 /// reading, a status text and, by the unofficial one, the ciphertext inline. A body that looks
 /// like a URL is downloaded whatever its type; otherwise it must be base64.
-fn locate(ready: &DataReady) -> Result<Location> {
+pub(crate) fn locate(ready: &DataReady) -> Result<Location> {
     const OP: &str = "request_data";
     let body = ready.body.trim();
     if ready.output_type == 1 || body.contains("?auth=") || body.contains("&auth=") {

@@ -107,6 +107,7 @@ pub(crate) fn exchange(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
         if reservation.data.is_some() {
             return Err(Rejection::new("data_token.already_filled"));
         }
+        ctx.shared.check_stored("exchange_data_for_token", &data);
         reservation.data = Some(Bytes::from(data));
         Ok(None)
     });
@@ -387,11 +388,12 @@ pub(crate) fn update(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> 
         None => MetaUpdate::default(),
     };
     let profile_id = who.profile_id.clone();
-    let command = Command::new("update_data_token", &who.profile_id, move |w, _| {
+    let command = Command::new("update_data_token", &who.profile_id, move |w, ctx| {
         let stored = w
             .data
             .token_mut(&token, &profile_id)
             .ok_or_else(|| Rejection::new("data_token.not_found"))?;
+        ctx.shared.check_stored("update_data_token", &data);
         stored.data = Bytes::from(data);
         if let Some(file) = meta.file {
             stored.file = Some(file);

@@ -48,6 +48,23 @@ pub(crate) struct DataToken {
     pub data: Bytes,
 }
 
+/// One stored data token as [`MockServer::stored_data`](crate::MockServer::stored_data) lists
+/// it: who owns it and how many bytes the mock holds for it (never the bytes themselves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredData {
+    /// The owning profile's id.
+    pub profile_id: String,
+    /// The permanent data token.
+    pub token: String,
+    /// The context it was configured with.
+    pub context: String,
+    /// Length of the stored (ciphertext) bytes.
+    pub stored_len: usize,
+    /// The plaintext size the client declared in configure-file-meta, if it did.
+    pub declared_size: Option<i64>,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct DownloadTicket {
     pub data: Bytes,
@@ -81,6 +98,22 @@ impl DataStore {
 
     pub fn token_count(&self) -> usize {
         self.tokens.len()
+    }
+
+    /// Every stored data token, oldest first.
+    pub fn stored(&self) -> Vec<StoredData> {
+        let mut tokens: Vec<&DataToken> = self.tokens.values().collect();
+        tokens.sort_by_key(|t| t.seq);
+        tokens
+            .into_iter()
+            .map(|t| StoredData {
+                profile_id: t.profile_id.clone(),
+                token: t.token.clone(),
+                context: t.context.clone(),
+                stored_len: t.data.len(),
+                declared_size: t.file.as_ref().map(|f| f.size),
+            })
+            .collect()
     }
 
     pub fn download_count(&self) -> usize {

@@ -36,6 +36,11 @@ use crate::{Client, Error, Result};
 const EARLY_CAPACITY: usize = 4096;
 /// How long such an ack is kept.
 const EARLY_TTL: Duration = Duration::from_secs(300);
+/// Bytes of such acks kept (data answers carry their ciphertext inline). Without this bound, a
+/// server pushing large data answers for ids nobody asked about would make the session hold
+/// up to `EARLY_CAPACITY` WebSocket messages of up to 64 MiB each; the hostile-server test
+/// does exactly that. One answer larger than the budget is still kept, alone.
+const EARLY_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Longest pause between reconnection attempts.
 const MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -91,6 +96,23 @@ struct Routes {
     waiters: HashMap<Key, oneshot::Sender<Outcome>>,
     early: HashMap<Key, (Outcome, Instant)>,
     early_order: VecDeque<Key>,
+    /// What the kept acks weigh, by [`weight`].
+    early_bytes: usize,
+}
+
+/// The bytes an early ack holds, for [`EARLY_MAX_BYTES`].
+fn weight(key: &Key, outcome: &Outcome) -> usize {
+    let key = match key {
+        Key::Command(id) | Key::Data(id) => id.len(),
+    };
+    let outcome = match outcome {
+        Outcome::Data(ready) => {
+            ready.body.len() + ready.data_context.as_ref().map_or(0, String::len)
+        }
+        Outcome::Rejected(reason) => reason.len(),
+        Outcome::Completed | Outcome::Missed => 0,
+    };
+    key + outcome
 }
 
 impl Routes {
@@ -102,21 +124,41 @@ impl Routes {
             return;
         }
         let now = Instant::now();
+        let incoming = weight(&key, &outcome);
         while let Some(oldest) = self.early_order.front() {
             let expired = self
                 .early
                 .get(oldest)
                 .is_none_or(|(_, at)| now.duration_since(*at) > EARLY_TTL);
-            if !expired && self.early.len() < EARLY_CAPACITY {
+            let full = self.early.len() >= EARLY_CAPACITY
+                || self.early_bytes.saturating_add(incoming) > EARLY_MAX_BYTES;
+            if !expired && !full {
                 break;
             }
             if let Some(oldest) = self.early_order.pop_front() {
-                self.early.remove(&oldest);
+                self.forget_early(&oldest);
             }
         }
-        if self.early.insert(key.clone(), (outcome, now)).is_none() {
-            self.early_order.push_back(key);
-        }
+        // A repeated id replaces the kept ack (and its weight).
+        self.forget_early(&key);
+        self.early_order.retain(|k| k != &key);
+        self.early_bytes += incoming;
+        self.early.insert(key.clone(), (outcome, now));
+        self.early_order.push_back(key);
+    }
+
+    /// Removes a kept ack from the map (not from the order) and from the byte count.
+    fn forget_early(&mut self, key: &Key) -> Option<(Outcome, Instant)> {
+        let (outcome, at) = self.early.remove(key)?;
+        self.early_bytes = self.early_bytes.saturating_sub(weight(key, &outcome));
+        Some((outcome, at))
+    }
+
+    /// Takes the ack kept for `key`, if any.
+    fn take_early(&mut self, key: &Key) -> Option<(Outcome, Instant)> {
+        let taken = self.forget_early(key)?;
+        self.early_order.retain(|k| k != key);
+        Some(taken)
     }
 }
 
@@ -185,15 +227,18 @@ impl Hub {
     }
 
     /// Waits until the socket has joined the channel, so that a command sent now has its ack
-    /// delivered.
-    pub(crate) async fn ready(&self, operation: &'static str) -> Result<()> {
+    /// delivered. Returns the connection's epoch, for [`Hub::wait_data`].
+    pub(crate) async fn ready(&self, operation: &'static str) -> Result<u64> {
         let mut link = self.shared.link.subscribe();
         let joined = tokio::time::timeout(
             self.timeout,
             link.wait_for(|l| matches!(l, Link::Joined { .. })),
         );
         match joined.await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(link)) => Ok(match *link {
+                Link::Joined { epoch } => epoch,
+                Link::Connecting => 0,
+            }),
             Ok(Err(_)) => Err(Error::WebSocket("the connection task stopped".into())),
             Err(_) => Err(Error::Timeout {
                 operation,
@@ -205,7 +250,7 @@ impl Hub {
 
     /// Waits for a command's acknowledgement. On timeout, request-status has the last word.
     pub(crate) async fn wait_command(&self, operation: &'static str, id: &CommandId) -> Result<()> {
-        let outcome = self.wait(Key::Command(id.as_str().to_string())).await;
+        let outcome = self.wait(Key::Command(id.as_str().to_string()), None).await;
         match outcome {
             Some(Outcome::Completed) => Ok(()),
             Some(Outcome::Rejected(reason)) => Err(Error::CommandRejected {
@@ -231,14 +276,19 @@ impl Hub {
         }
     }
 
-    /// Waits for a data request's result. `Ok(None)` means it was missed (the socket
-    /// dropped): the caller should request the data again.
+    /// Waits for a data request's result; `sent_on` is the epoch [`Hub::ready`] returned
+    /// before the request was sent. `Ok(None)` means it was missed (the socket dropped): the
+    /// caller should request the data again.
     pub(crate) async fn wait_data(
         &self,
         operation: &'static str,
         id: &CommandId,
+        sent_on: u64,
     ) -> Result<Option<DataReady>> {
-        match self.wait(Key::Data(id.as_str().to_string())).await {
+        match self
+            .wait(Key::Data(id.as_str().to_string()), Some(sent_on))
+            .await
+        {
             Some(Outcome::Data(ready)) => Ok(Some(ready)),
             Some(Outcome::Missed) => Ok(None),
             Some(Outcome::Rejected(reason)) => Err(Error::CommandRejected {
@@ -255,17 +305,34 @@ impl Hub {
     }
 
     /// Registers a waiter (or takes an ack that came early) and waits up to the timeout.
-    async fn wait(&self, key: Key) -> Option<Outcome> {
-        let receiver = {
+    ///
+    /// With `sent_on`, the epoch the request was sent on: if the socket reconnected between
+    /// the send and this registration, a result pushed in that gap is lost and the reconnect's
+    /// reconciliation ran before this waiter existed, so nobody would ever tell it. It is
+    /// answered `Missed` at once instead of waiting out the whole timeout for nothing.
+    async fn wait(&self, key: Key, sent_on: Option<u64>) -> Option<Outcome> {
+        let mut receiver = {
             let mut routes = self.shared.routes();
-            if let Some((outcome, _)) = routes.early.remove(&key) {
-                routes.early_order.retain(|k| k != &key);
+            if let Some((outcome, _)) = routes.take_early(&key) {
                 return Some(outcome);
             }
             let (sender, receiver) = oneshot::channel();
             routes.waiters.insert(key.clone(), sender);
             receiver
         };
+        // Checked after registering (the link changes before reconciliation reads the
+        // waiters), so a reconnect is either seen here or reconciled with this waiter.
+        let reconnected = sent_on.is_some_and(|sent_on| {
+            matches!(*self.shared.link.borrow(), Link::Joined { epoch } if epoch != sent_on)
+        });
+        if reconnected {
+            let still_waiting = self.shared.routes().waiters.remove(&key).is_some();
+            if still_waiting {
+                return Some(Outcome::Missed);
+            }
+            // Already answered in between: take that answer.
+            return receiver.try_recv().ok();
+        }
         let outcome = tokio::time::timeout(self.timeout, receiver).await;
         // Timed out or the hub is going away: leave no dangling route.
         self.shared.routes().waiters.remove(&key);
@@ -442,5 +509,48 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(len: usize) -> Outcome {
+        Outcome::Data(DataReady {
+            output_type: 0,
+            body: "A".repeat(len),
+            data_context: None,
+        })
+    }
+
+    #[test]
+    fn early_acks_are_bounded_in_bytes_and_count() {
+        let mut routes = Routes::default();
+        for i in 0..100 {
+            routes.deliver(Key::Data(format!("d{i}")), data(1024 * 1024));
+        }
+        assert!(
+            routes.early_bytes <= EARLY_MAX_BYTES,
+            "{}",
+            routes.early_bytes
+        );
+        assert_eq!(routes.early.len(), routes.early_order.len());
+        // The newest are kept, the oldest went first.
+        assert!(routes.take_early(&Key::Data("d99".into())).is_some());
+        assert!(routes.take_early(&Key::Data("d0".into())).is_none());
+        // One answer larger than the whole budget is still kept, alone.
+        routes.deliver(Key::Data("big".into()), data(EARLY_MAX_BYTES + 1));
+        assert_eq!(routes.early.len(), 1);
+        for i in 0..(EARLY_CAPACITY + 10) {
+            routes.deliver(Key::Command(format!("c{i}")), Outcome::Completed);
+        }
+        assert_eq!(routes.early.len(), EARLY_CAPACITY);
+        // Taking everything brings the byte count back to zero.
+        let keys: Vec<Key> = routes.early_order.iter().cloned().collect();
+        for key in keys {
+            routes.take_early(&key);
+        }
+        assert_eq!(routes.early_bytes, 0);
     }
 }

@@ -7,7 +7,7 @@
 pub(crate) mod hub;
 mod id;
 pub(crate) mod status;
-mod ws;
+pub(crate) mod ws;
 
 pub use hub::DataReady;
 pub use id::CommandId;
