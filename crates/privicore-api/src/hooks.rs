@@ -25,6 +25,14 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use crate::Client;
 use crate::operations::{Auth, operation};
 
+/// Largest answer body read for an operation whose answer is decoded in memory (every one but
+/// the download, which streams). The generated client reads an answer whole before decoding
+/// it, so without a bound a hostile or broken server could make one call hold gigabytes.
+pub const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The operation whose answer is a stream for the caller to consume, never read whole.
+const STREAMED_ANSWER: &str = "download_data";
+
 /// The profile-token header.
 pub const DPT_AUTHORIZATION: HeaderName = HeaderName::from_static("x-dpt-authorization");
 
@@ -267,6 +275,7 @@ impl ClientHooks<Inner> for Client {
         // gets no second chance.
         let replay = sent_with.as_ref().and_then(|_| request.try_clone());
         let response = self.client().execute(request).await?;
+        let response = bounded(info, response);
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -282,7 +291,44 @@ impl ClientHooks<Inner> for Client {
             return Ok(response);
         };
         replay.headers_mut().insert(name, value);
-        self.client().execute(replay).await
+        Ok(bounded(info, self.client().execute(replay).await?))
+    }
+}
+
+/// The answer with its body cut off past [`MAX_ANSWER_BYTES`]: reading further fails, which
+/// the caller sees as a body error instead of unbounded memory.
+fn bounded(info: &OperationInfo, response: reqwest::Response) -> reqwest::Response {
+    use futures::StreamExt;
+    if info.operation_id == STREAMED_ANSWER {
+        return response;
+    }
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        headers.extend(
+            response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+    }
+    let mut seen: u64 = 0;
+    let limited = response.bytes_stream().map(move |chunk| {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > MAX_ANSWER_BYTES {
+            return Err(Box::new(std::io::Error::other(format!(
+                "the answer is larger than {MAX_ANSWER_BYTES} bytes"
+            ))) as Box<dyn std::error::Error + Send + Sync>);
+        }
+        Ok(chunk)
+    });
+    match builder.body(reqwest::Body::wrap_stream(limited)) {
+        Ok(response) => reqwest::Response::from(response),
+        // Status, version and headers came from a valid response: this cannot fail, and if it
+        // did, an empty answer is the safe fallback.
+        Err(_) => reqwest::Response::from(http::Response::new(reqwest::Body::from(Vec::new()))),
     }
 }
 

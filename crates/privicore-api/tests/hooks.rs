@@ -528,3 +528,34 @@ async fn a_failing_source_fails_a_profile_token_operation_before_sending() {
     assert!(matches!(error, Error::Custom(_)), "{error}");
     assert!(server.seen().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_cut_off_instead_of_read_whole() {
+    // A JSON string just over the bound: the client must fail reading it, not decode it.
+    let huge = format!(
+        "\"{}\"",
+        "x".repeat(privicore_api::hooks::MAX_ANSWER_BYTES as usize + 1)
+    );
+    let small = "\"ok\"";
+    let server = Server::start(&[(200, huge.as_str()), (200, small)]).await;
+    let client = static_client(&server, token("t-1"));
+    let oversized = client
+        .request_command_status()
+        .command_id("c-1")
+        .body(types::EmptyObject {})
+        .send()
+        .await;
+    assert!(
+        matches!(oversized, Err(Error::ResponseBodyError(_))),
+        "{:?}",
+        oversized.map(|v| v.status())
+    );
+    let fine = client
+        .request_command_status()
+        .command_id("c-2")
+        .body(types::EmptyObject {})
+        .send()
+        .await
+        .expect("a small answer still decodes");
+    assert!(matches!(fine.into_inner(), types::RequestStatus::String(s) if s == "ok"));
+}

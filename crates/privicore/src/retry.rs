@@ -12,8 +12,13 @@ use privicore_api::operations::{Kind, operation};
 
 use crate::Error;
 
-/// POST operations that only read.
-const READ_POSTS: &[&str] = &["request_command_status", "retrieve_token_expiry"];
+/// POST operations that are safe to send again: two reads, and the log-in (a second one only
+/// issues a second token), which matters when renewing a token under transient failures.
+const SAFE_POSTS: &[&str] = &[
+    "request_command_status",
+    "retrieve_token_expiry",
+    "authenticate",
+];
 
 /// How reads are retried on transport errors, `429` and `503` (also `500`, `502` and `504`:
 /// a read is safe to send again).
@@ -98,10 +103,10 @@ impl RetryPolicy {
     }
 }
 
-/// Whether an operation only reads, so that sending it twice is harmless.
+/// Whether sending an operation twice is harmless (it reads, or it is the log-in).
 pub(crate) fn is_read(operation_id: &str) -> bool {
     operation(operation_id).is_some_and(|op| {
-        op.kind == Kind::Sync && (op.method == "GET" || READ_POSTS.contains(&op.id))
+        op.kind == Kind::Sync && (op.method == "GET" || SAFE_POSTS.contains(&op.id))
     })
 }
 
@@ -113,6 +118,7 @@ mod tests {
     fn reads_are_classified_per_operation() {
         assert!(is_read("list_data_tokens"));
         assert!(is_read("request_command_status"), "a POST that reads");
+        assert!(is_read("authenticate"), "a log-in may be sent again");
         assert!(
             !is_read("request_oauth_authorization_code"),
             "a GET that is a command"
