@@ -190,9 +190,10 @@ impl Session {
             >,
         >,
     {
-        if let Some(hub) = &self.shared.hub {
-            hub.ready(operation).await?;
-        }
+        let sent_on = match &self.shared.hub {
+            Some(hub) => Some(hub.ready(operation).await?),
+            None => None,
+        };
         let raw = &self.shared.raw;
         let accepted = self
             .shared
@@ -201,7 +202,7 @@ impl Session {
             .await?
             .into_inner();
         let id = commands::command_id(operation, accepted)?;
-        self.await_command(operation, &id).await?;
+        self.wait_for(operation, &id, sent_on).await?;
         Ok(id)
     }
 
@@ -211,8 +212,19 @@ impl Session {
     ///
     /// As [`Session::command`].
     pub async fn await_command(&self, operation: &'static str, id: &CommandId) -> Result<()> {
+        self.wait_for(operation, id, None).await
+    }
+
+    /// Waits for a command's outcome on the socket (`sent_on`: the epoch it was sent on), or by
+    /// polling request-status when the session has no socket.
+    async fn wait_for(
+        &self,
+        operation: &'static str,
+        id: &CommandId,
+        sent_on: Option<u64>,
+    ) -> Result<()> {
         match &self.shared.hub {
-            Some(hub) => hub.wait_command(operation, id).await,
+            Some(hub) => hub.wait_command(operation, id, sent_on).await,
             None => {
                 let timeout = self.shared.client.config().command_timeout;
                 status::poll_until_final(

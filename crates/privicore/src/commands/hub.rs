@@ -248,9 +248,28 @@ impl Hub {
         }
     }
 
-    /// Waits for a command's acknowledgement. On timeout, request-status has the last word.
-    pub(crate) async fn wait_command(&self, operation: &'static str, id: &CommandId) -> Result<()> {
-        let outcome = self.wait(Key::Command(id.as_str().to_string()), None).await;
+    /// Waits for a command's acknowledgement; `sent_on` is the epoch [`Hub::ready`] returned
+    /// before the command was sent (`None` when unknown). On timeout, request-status has the
+    /// last word.
+    ///
+    /// When the socket reconnected between the send and this registration, the ack may have
+    /// been pushed in the gap: request-status is asked at once, and only a command still
+    /// running goes on waiting (its ack will come on the new socket).
+    pub(crate) async fn wait_command(
+        &self,
+        operation: &'static str,
+        id: &CommandId,
+        sent_on: Option<u64>,
+    ) -> Result<()> {
+        let key = Key::Command(id.as_str().to_string());
+        let mut outcome = self.wait(key.clone(), sent_on).await;
+        if matches!(outcome, Some(Outcome::Missed)) {
+            match status::check(&self.status_client, &self.client, id).await? {
+                Status::Pending => outcome = self.wait(key, None).await,
+                Status::Completed => outcome = Some(Outcome::Completed),
+                Status::Failed(reason) => outcome = Some(Outcome::Rejected(reason)),
+            }
+        }
         match outcome {
             Some(Outcome::Completed) => Ok(()),
             Some(Outcome::Rejected(reason)) => Err(Error::CommandRejected {
