@@ -21,14 +21,6 @@ use crate::error::ErrorBody;
 use crate::oauth::OAuthApps;
 use crate::{Client, Error, Result};
 
-/// How many times a data request is sent when its result keeps being lost to reconnections.
-///
-/// A data request only reads, so asking again is harmless; but a socket that reconnects often
-/// (token renewals rejoin, drops) can lose the result more than once in a row: two tries were
-/// not enough under the fault soak (a reconnection every half second). Five keep the failure
-/// to a socket that is really unusable, and bound the work.
-const DATA_REQUEST_TRIES: usize = 5;
-
 /// An authenticated handle on Privicore.
 ///
 /// Cheap to clone and safe to share: every clone uses the same token (renewed once for all of
@@ -240,8 +232,10 @@ impl Session {
     }
 
     /// Requests a data token's ciphertext and waits for the `X-DPT-CAB-REQUEST-ID` answer.
-    /// A result lost to a dropped socket is requested again, up to [`DATA_REQUEST_TRIES`]
-    /// times in all.
+    ///
+    /// A result lost to a dropped socket is requested again (a data request only reads), for
+    /// as long as the command timeout allows: under frequent reconnects a fixed number of tries
+    /// can run out while the server is perfectly able to answer.
     pub(crate) async fn request_data(&self, token: &str) -> Result<DataReady> {
         const OP: &str = "request_data";
         let hub = self.shared.hub.as_ref().ok_or_else(|| {
@@ -250,7 +244,10 @@ impl Session {
                     .into(),
             )
         })?;
-        for _ in 0..DATA_REQUEST_TRIES {
+        let timeout = self.shared.client.config().command_timeout;
+        let started = tokio::time::Instant::now();
+        let mut misses = 0u32;
+        loop {
             let epoch = hub.ready(OP).await?;
             let raw = &self.shared.raw;
             let body = types::RequestDataBody {
@@ -265,11 +262,19 @@ impl Session {
             if let Some(ready) = hub.wait_data(OP, &id, epoch).await? {
                 return Ok(ready);
             }
-            tracing::debug!("data request result missed (socket dropped); requesting again");
+            misses += 1;
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    operation: OP,
+                    waiting_for: "a data request result not lost to a dropped connection",
+                    after: started.elapsed(),
+                });
+            }
+            tracing::debug!(
+                misses,
+                "data request result missed (socket dropped); requesting again"
+            );
         }
-        Err(Error::WebSocket(format!(
-            "the data request's result was lost {DATA_REQUEST_TRIES} times to a dropped connection"
-        )))
     }
 
     /// The data tokens of this session: list, delete, classify (store and retrieve are on

@@ -93,11 +93,18 @@ enum Link {
 
 #[derive(Default)]
 struct Routes {
-    waiters: HashMap<Key, oneshot::Sender<Outcome>>,
+    waiters: HashMap<Key, Waiter>,
     early: HashMap<Key, (Outcome, Instant)>,
     early_order: VecDeque<Key>,
     /// What the kept acks weigh, by [`weight`].
     early_bytes: usize,
+}
+
+/// A future waiting for an outcome, and the epoch its request was sent on (when known): after
+/// a reconnect, only requests sent on an earlier connection can have lost their answer.
+struct Waiter {
+    sender: oneshot::Sender<Outcome>,
+    sent_on: Option<u64>,
 }
 
 /// The bytes an early ack holds, for [`EARLY_MAX_BYTES`].
@@ -120,7 +127,7 @@ impl Routes {
     fn deliver(&mut self, key: Key, outcome: Outcome) {
         if let Some(waiter) = self.waiters.remove(&key) {
             // The waiter may have timed out and gone: nothing to do then.
-            let _ = waiter.send(outcome);
+            let _ = waiter.sender.send(outcome);
             return;
         }
         let now = Instant::now();
@@ -336,7 +343,9 @@ impl Hub {
                 return Some(outcome);
             }
             let (sender, receiver) = oneshot::channel();
-            routes.waiters.insert(key.clone(), sender);
+            routes
+                .waiters
+                .insert(key.clone(), Waiter { sender, sent_on });
             receiver
         };
         // Checked after registering (the link changes before reconciliation reads the
@@ -386,7 +395,7 @@ impl Connection {
                     tracing::debug!(epoch, "websocket joined the profile channel");
                     self.shared.link.send_replace(Link::Joined { epoch });
                     if epoch > 1 {
-                        self.reconcile();
+                        self.reconcile(epoch);
                     }
                     self.serve(&mut socket, &mut changes).await;
                     self.shared.link.send_replace(Link::Connecting);
@@ -500,8 +509,17 @@ impl Connection {
 
     /// After a reconnect: acks sent while the socket was down are lost, so ask request-status
     /// about every command still waiting, and tell data waiters to ask again.
-    fn reconcile(&self) {
-        let keys: Vec<Key> = self.shared.routes().waiters.keys().cloned().collect();
+    ///
+    /// Requests sent on this connection (`epoch`) are left alone: their answers come on it.
+    fn reconcile(&self, epoch: u64) {
+        let keys: Vec<Key> = self
+            .shared
+            .routes()
+            .waiters
+            .iter()
+            .filter(|(_, waiter)| waiter.sent_on.is_none_or(|sent_on| sent_on < epoch))
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in keys {
             match key {
                 Key::Data(_) => self.shared.routes().deliver(key, Outcome::Missed),
