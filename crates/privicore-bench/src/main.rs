@@ -183,16 +183,21 @@ pub struct Paths {
 impl Paths {
     fn discover() -> Result<Self> {
         let exe = std::env::current_exe()?;
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .canonicalize()?;
+        // The workspace this binary was built from (for the cold build); if it has moved
+        // since, the directory above the target directory.
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         // The executable sits in `<target>/<profile>/`: the report goes next to the profiles,
         // wherever CARGO_TARGET_DIR pointed the build.
         let target = exe
             .parent()
             .and_then(Path::parent)
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| workspace.join("target"));
+            .unwrap_or_else(|| built_from.join("target"));
+        let workspace = built_from
+            .canonicalize()
+            .ok()
+            .or_else(|| target.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
         Ok(Self {
             workspace,
             target,

@@ -24,6 +24,17 @@ impl<T> Pairs<T> {
             median(self.baseline.iter().map(&of)),
         )
     }
+
+    /// The median of the per-round ratios `sdk / baseline` of a quantity. Each round's two
+    /// samples ran back to back, so slow drift of the machine cancels within the pair.
+    pub fn paired_ratio(&self, of: impl Fn(&T) -> f64) -> f64 {
+        median(
+            self.sdk
+                .iter()
+                .zip(&self.baseline)
+                .map(|(s, b)| of(s) / of(b)),
+        )
+    }
 }
 
 /// Runs `rounds` rounds of each side, alternating which side goes first.

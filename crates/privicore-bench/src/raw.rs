@@ -29,8 +29,6 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Raw {
     /// The HTTP client (one connection pool).
     pub http: reqwest::Client,
-    /// The API base URL.
-    pub api: String,
     token: HeaderValue,
     acks: Option<Arc<Acks>>,
 }
@@ -57,7 +55,6 @@ impl Raw {
         token.set_sensitive(true);
         Ok(Self {
             http,
-            api: api.to_owned(),
             token,
             acks: None,
         })

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::Result;
 use crate::machine::Machine;
+use crate::measure::Pairs;
 
 /// What a figure is held to (issue 7's table).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -115,16 +116,33 @@ impl Figure {
         Self::new(name, unit, sdk, baseline, safe_div(sdk, baseline), target)
     }
 
-    /// A throughput figure: the ratio is `baseline / sdk`, i.e. still SDK time over baseline
-    /// time for the same work.
-    pub fn throughput(
-        name: &str,
-        unit: &'static str,
-        sdk: f64,
-        baseline: f64,
-        target: Target,
-    ) -> Self {
-        Self::new(name, unit, sdk, baseline, safe_div(baseline, sdk), target)
+    /// A cost figure from interleaved samples (one per round and side): the value and the
+    /// baseline are the medians of each side, the ratio is the median of the per-round
+    /// ratios.
+    pub fn times(name: &str, unit: &'static str, pairs: &Pairs<f64>, target: Target) -> Self {
+        let (sdk, baseline) = pairs.medians(|v| *v);
+        Self::new(
+            name,
+            unit,
+            sdk,
+            baseline,
+            pairs.paired_ratio(|v| *v),
+            target,
+        )
+    }
+
+    /// A throughput figure from interleaved samples: medians of each side, and the median of
+    /// the per-round `baseline / sdk` ratios.
+    pub fn rates(name: &str, unit: &'static str, pairs: &Pairs<f64>, target: Target) -> Self {
+        let (sdk, baseline) = pairs.medians(|v| *v);
+        let ratio = crate::measure::median(
+            pairs
+                .sdk
+                .iter()
+                .zip(&pairs.baseline)
+                .map(|(s, b)| safe_div(*b, *s)),
+        );
+        Self::new(name, unit, sdk, baseline, ratio, target)
     }
 
     /// A figure that was not measured in this mode.
@@ -171,9 +189,8 @@ fn num(v: f64) -> String {
         return "n/a".into();
     }
     let a = v.abs();
-    if v.fract() == 0.0 && a < 1e15 {
-        format!("{v:.0}")
-    } else if a >= 100.0 {
+    // Whole numbers (counts) and anything from 100 up: no decimals.
+    if (v.fract() == 0.0 && a < 1e15) || a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
@@ -210,8 +227,10 @@ impl Report {
             duration_s: (took.as_secs_f64() * 10.0).round() / 10.0,
             machine: Machine::describe(),
             ratio_meaning: "SDK cost / baseline cost (time over time; for throughputs baseline over SDK): \
-                            lower is better, 1.00 is parity. Both sides run interleaved in the same process \
-                            run; values are medians of the rounds.",
+                            lower is better, 1.00 is parity. The two sides run in alternating rounds of the same \
+                            run; value and baseline are the medians of each side's rounds, and the ratio is the \
+                            median of the per-round ratios (each round pairs two runs made back to back, so the \
+                            machine's drift cancels within the pair).",
             figures,
         }
     }
@@ -266,14 +285,18 @@ mod tests {
             "bench read_call: 71.3 us (baseline 68, ratio 1.05)"
         );
         assert_eq!(f.met, Some(true));
-        let t = Figure::throughput(
+        let pairs = Pairs {
+            sdk: vec![2.0, 1.0, 3.0],
+            baseline: vec![2.2, 1.0, 3.3],
+        };
+        let t = Figure::rates(
             "cipher_encrypt",
             "GB/s",
-            2.0,
-            2.2,
+            &pairs,
             Target::RatioAtMost { max: 1.1 },
         );
         assert!((t.ratio - 1.1).abs() < 1e-9);
+        assert_eq!((t.value, t.baseline), (2.0, 2.2));
         let r = Figure::cost(
             "renewals",
             "count",
