@@ -299,7 +299,12 @@ impl ClientHooks<Inner> for Client {
 /// the caller sees as a body error instead of unbounded memory.
 fn bounded(info: &OperationInfo, response: reqwest::Response) -> reqwest::Response {
     use futures::StreamExt;
-    if info.operation_id == STREAMED_ANSWER {
+    // A streamed answer is the caller's to consume; one that declares a length within the
+    // bound cannot exceed it (hyper stops at Content-Length), so it needs no wrapper.
+    let declared_small = response
+        .content_length()
+        .is_some_and(|length| length <= MAX_ANSWER_BYTES);
+    if info.operation_id == STREAMED_ANSWER || declared_small {
         return response;
     }
     let mut builder = http::Response::builder()

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::{ok, paged};
+use super::{ok, paged_with};
 use crate::auth::caller;
 use crate::commands::{self, Command, Rejection};
 use crate::config::ReplyShape;
@@ -228,13 +228,8 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
             filters.insert(key.to_owned(), value);
         }
     }
-    let items = world
-        .data
-        .list(&who.profile_id, &filters)
-        .into_iter()
-        .map(item)
-        .collect();
-    paged(items, &query)
+    let items = world.data.list(&who.profile_id, &filters);
+    paged_with(items, &query, item)
 }
 
 /// `202` with the request id in `x-dpt-cab-request-id` (and a command id in `x-dpt-cab-id`,
