@@ -287,24 +287,7 @@ async fn a_2500_item_list_streams_completely_in_order() {
 async fn a_rotated_refresh_token_is_never_sent_twice() {
     let (mock, client) = common::start().await;
     let profile = common::provisioned(&client, "rotation@test").await;
-    let app = profile
-        .oauth()
-        .register("rotation", "https://app.test/cb", "all")
-        .await
-        .expect("registered");
-    let credentials = profile
-        .oauth()
-        .configuration(&app)
-        .await
-        .expect("configuration");
-    let oauth = client.oauth_client(
-        credentials.client_id.clone(),
-        credentials.client_secret.clone(),
-    );
-    let tokens = oauth
-        .authorize(&profile, &["all"])
-        .await
-        .expect("authorized");
+    let (_, tokens) = common::authorized_app(&client, &profile, "rotation").await;
     let store = Arc::new(MemoryTokenStore::new());
     let session = client
         .oauth_session(tokens, store.clone())
@@ -355,30 +338,13 @@ async fn a_rotated_refresh_token_is_never_sent_twice() {
 async fn an_oauth_session_works_on_data_tokens_like_a_profile_session() {
     let (_mock, client) = common::start().await;
     let profile = common::provisioned(&client, "oauth-data@test").await;
-    let app = profile
-        .oauth()
-        .register("data", "https://app.test/cb", "all")
-        .await
-        .expect("registered");
-    let credentials = profile
-        .oauth()
-        .configuration(&app)
-        .await
-        .expect("configuration");
+    let (app, tokens) = common::authorized_app(&client, &profile, "data").await;
     let again = profile
         .oauth()
         .configuration(&app)
         .await
         .expect_err("the secret is given once");
     assert_eq!(again.status(), Some(422));
-    let oauth = client.oauth_client(
-        credentials.client_id.clone(),
-        credentials.client_secret.clone(),
-    );
-    let tokens = oauth
-        .authorize(&profile, &["all"])
-        .await
-        .expect("authorized");
     let session = client
         .oauth_session(tokens, Arc::new(MemoryTokenStore::new()))
         .await

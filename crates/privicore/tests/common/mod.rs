@@ -40,3 +40,31 @@ pub async fn provisioned(client: &Client, name: &str) -> Session {
         .await
         .expect("provisioning succeeds")
 }
+
+/// Registers an OAuth application for `profile`, reads its credentials and runs the code
+/// grant: the application id and the tokens.
+pub async fn authorized_app(
+    client: &Client,
+    profile: &Session,
+    name: &str,
+) -> (privicore::CommandId, privicore::OAuthTokens) {
+    let app = profile
+        .oauth()
+        .register(name, "https://app.test/cb", "all")
+        .await
+        .expect("registered");
+    let credentials = profile
+        .oauth()
+        .configuration(&app)
+        .await
+        .expect("configuration");
+    let oauth = client.oauth_client(
+        credentials.client_id.clone(),
+        credentials.client_secret.clone(),
+    );
+    let tokens = oauth
+        .authorize(profile, &["all"])
+        .await
+        .expect("authorized");
+    (app, tokens)
+}
