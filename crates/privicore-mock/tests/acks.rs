@@ -20,16 +20,13 @@ async fn server() -> MockServer {
 
 /// Sends a command (reserve) for `token` and returns its id.
 async fn reserve(http: &reqwest::Client, api: &str, token: &str) -> String {
-    let body: Value = http
-        .post(format!("{api}/data-token/reserve-token-space"))
-        .header("X-DPT-AUTHORIZATION", token)
-        .form(&[("context", "c")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = post_form(
+        http,
+        format!("{api}/data-token/reserve-token-space"),
+        Some(token),
+        &[("context", "c")],
+    )
+    .await;
     extract_id(&body)
 }
 
@@ -46,15 +43,13 @@ async fn acks_reach_every_socket_of_the_profile_and_no_other() {
     let alice = ready_profile(&http, s.api_url(), "alice").await;
     let bob = ready_profile(&http, s.api_url(), "bob").await;
     // A second token of the same profile joins the same channel.
-    let alice_again: Value = http
-        .post(format!("{}/profile/authenticate", s.api_url()))
-        .form(&[("username", "alice"), ("password", "pw")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let alice_again: Value = post_form(
+        &http,
+        format!("{}/profile/authenticate", s.api_url()),
+        None,
+        &[("username", "alice"), ("password", "pw")],
+    )
+    .await;
     let alice_again = alice_again["authorizationToken"].as_str().expect("token");
     let (mut a1, joined) = join(s.ws_url(), &alice).await;
     assert_eq!(joined["status"], 200);
@@ -178,20 +173,17 @@ async fn oauth_tokens_join_the_owning_profile_channel() {
     let api = s.api_url();
     let http = reqwest::Client::new();
     let alice = ready_profile(&http, api, "alice").await;
-    let app: Value = http
-        .post(format!("{api}/profile/oauth-application-register"))
-        .header("X-DPT-AUTHORIZATION", &alice)
-        .form(&[
+    let app: Value = post_form(
+        &http,
+        format!("{api}/profile/oauth-application-register"),
+        Some(&alice),
+        &[
             ("name", "a"),
             ("redirectUri", "https://e.example/cb"),
             ("scopes", "all"),
-        ])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+        ],
+    )
+    .await;
     let app = extract_id(&app);
     wait_completed(&http, api, &app).await;
     let config: Value = http

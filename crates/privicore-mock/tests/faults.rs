@@ -70,16 +70,13 @@ async fn rejected_commands_fail_with_status_3_and_no_effect() {
     let token = active_profile(s.api_url(), "alice", "pw").await;
     let (mut ws, _) = join(s.ws_url(), &token).await;
     s.faults().update(|f| f.reject_rate = 1.0);
-    let body: Value = http
-        .post(format!("{}/data-token/reserve-token-space", s.api_url()))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("context", "c")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = post_form(
+        &http,
+        format!("{}/data-token/reserve-token-space", s.api_url()),
+        Some(&token),
+        &[("context", "c")],
+    )
+    .await;
     let id = extract_id(&body);
     let ack = wait_frame(&mut ws, "X-DPT-CAB-ID", &id).await;
     assert_eq!(ack["data"]["command_status"], 3);

@@ -371,20 +371,17 @@ async fn taken_username_is_409() {
 
 /// Registers an OAuth application and returns (application id, client id, client secret).
 async fn oauth_app(api: &str, token: &str, scopes: &str) -> (String, String, String) {
-    let body: Value = http()
-        .post(format!("{api}/profile/oauth-application-register"))
-        .header("X-DPT-AUTHORIZATION", token)
-        .form(&[
+    let body: Value = post_form(
+        &http(),
+        format!("{api}/profile/oauth-application-register"),
+        Some(token),
+        &[
             ("name", "app"),
             ("redirectUri", "https://e.example/cb"),
             ("scopes", scopes),
-        ])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+        ],
+    )
+    .await;
     let app = extract_id(&body);
     let config: Value = http()
         .post(format!(
@@ -609,16 +606,13 @@ async fn a_reservation_answers_404_until_acked() {
     let http = http();
     let token = plain_profile(&http, api, "alice").await;
     plain_activate(&http, api, &token).await;
-    let body: Value = http
-        .post(format!("{api}/data-token/reserve-token-space"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("context", "c"), ("ttl", "5")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = post_form(
+        &http,
+        format!("{api}/data-token/reserve-token-space"),
+        Some(&token),
+        &[("context", "c"), ("ttl", "5")],
+    )
+    .await;
     let id = extract_id(&body);
     let get = || {
         http.get(format!(
@@ -676,16 +670,13 @@ async fn stream_and_download_tokens_are_single_use() {
         .expect("server starts");
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
-    let body: Value = http()
-        .post(format!("{api}/data-token/reserve-token-space"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("context", "c")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = post_form(
+        &http(),
+        format!("{api}/data-token/reserve-token-space"),
+        Some(&token),
+        &[("context", "c")],
+    )
+    .await;
     let id = extract_id(&body);
     let temp: Value = http()
         .get(format!(
@@ -776,38 +767,29 @@ async fn request_status_answers_on_both_methods_in_both_shapes() {
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     // Profile commands answer a bare string, data-token commands a one-element array.
-    let profile_cmd: Value = http()
-        .post(format!("{api}/profile/change-password"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("currentPassword", "pw"), ("newPassword", "pw2")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let profile_cmd: Value = post_form(
+        &http(),
+        format!("{api}/profile/change-password"),
+        Some(&token),
+        &[("currentPassword", "pw"), ("newPassword", "pw2")],
+    )
+    .await;
     assert!(profile_cmd.is_string());
-    let data_cmd: Value = http()
-        .post(format!("{api}/data-token/reserve-token-space"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("context", "c")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let data_cmd: Value = post_form(
+        &http(),
+        format!("{api}/data-token/reserve-token-space"),
+        Some(&token),
+        &[("context", "c")],
+    )
+    .await;
     assert!(data_cmd.is_array());
-    let device_cmd: Value = http()
-        .post(format!("{api}/device/request-unique-identifier"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("deviceName", "d")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let device_cmd: Value = post_form(
+        &http(),
+        format!("{api}/device/request-unique-identifier"),
+        Some(&token),
+        &[("deviceName", "d")],
+    )
+    .await;
     assert!(device_cmd["commandId"].is_string());
     for (cmd, expected) in [
         (&profile_cmd, json!("completed")),
@@ -844,14 +826,12 @@ async fn reply_shapes_can_be_pinned() {
         .start()
         .await
         .expect("server starts");
-    let body: Value = http()
-        .post(format!("{}/profile/register-profile", s.api_url()))
-        .form(&[("username", "a"), ("password", "b")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = post_form(
+        &http(),
+        format!("{}/profile/register-profile", s.api_url()),
+        None,
+        &[("username", "a"), ("password", "b")],
+    )
+    .await;
     assert!(body["commandId"].is_string(), "{body}");
 }

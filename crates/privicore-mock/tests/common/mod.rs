@@ -225,3 +225,23 @@ pub fn auth_of(url: &str) -> String {
         .expect("auth parameter")
         .to_owned()
 }
+
+/// POSTs a form (with the profile token when given) and returns the JSON answer.
+pub async fn post_form(
+    http: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    form: &[(&str, &str)],
+) -> Value {
+    let mut request = http.post(url).form(form);
+    if let Some(token) = token {
+        request = request.header("X-DPT-AUTHORIZATION", token);
+    }
+    request
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
+}
