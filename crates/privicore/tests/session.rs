@@ -207,24 +207,31 @@ async fn two_hundred_commands_in_flight_resolve_to_their_callers() {
 async fn a_rejected_command_surfaces_its_reason() {
     let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "rejected@test").await;
-    mock.faults().update(|f| f.reject_rate = 1.0);
-    let error = session
-        .data_tokens()
-        .delete("no-such-token")
+    let vault = session.vault(VaultKey::generate());
+    let token = vault
+        .store(b"kept", &StoreOptions::new("rejected"))
         .await
-        .expect_err("rejected");
-    match error {
-        Error::CommandRejected {
-            operation, reason, ..
-        } => {
-            assert_eq!(operation, "delete_data");
-            assert!(!reason.is_empty());
-        }
-        // An unknown token may also be refused synchronously.
-        Error::Api { status: 404, .. } => {}
-        other => panic!("{other:?}"),
-    }
+        .expect("stored");
+    // Every command now fails when it runs (command_status 3), with the mock's reason.
+    mock.faults().update(|f| f.reject_rate = 1.0);
+    let error = vault.delete(&token).await.expect_err("rejected");
+    let Error::CommandRejected {
+        operation,
+        command_id,
+        reason,
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(operation, "delete_data");
+    assert_eq!(
+        reason, "fault.injected_rejection",
+        "the server's reason, as sent"
+    );
+    assert!(!command_id.is_empty());
     mock.faults().clear();
+    // A rejected command has no effect: the token is still there.
+    assert_eq!(vault.retrieve(&token).await.expect("still stored"), b"kept");
 }
 
 #[tokio::test]
