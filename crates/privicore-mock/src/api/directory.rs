@@ -177,23 +177,12 @@ pub(crate) fn create_user(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFail
     let directory_id = form.required("directoryId")?;
     let username = form.required("username")?;
     let password = form.required("password")?;
-    if world.profiles.username_taken(&username) {
-        return Err(ApiFailure::conflict(
-            "profile.username_taken",
-            "a profile with this username already exists",
-        ));
-    }
-    let profile_id = crate::rng::uuid();
-    world.profiles.insert(Profile {
-        id: profile_id.clone(),
+    let profile_id = super::profile::reserve_profile(
+        &mut world,
         username,
         password,
-        public_key: None,
-        pending: true,
-        display_name: None,
-        email: None,
-        directory_id: Some(directory_id.clone()),
-    });
+        Some(directory_id.clone()),
+    )?;
     let (owner, undo) = (who.profile_id.clone(), profile_id.clone());
     let command = Command::new("create_directory_user", &who.profile_id, move |w, ctx| {
         let directory = owned(w, &directory_id, &owner)?;

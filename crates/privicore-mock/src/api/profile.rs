@@ -22,19 +22,21 @@ const MAX_TTL_SECS: i64 = 30 * 24 * 3600;
 /// Lifetime of a QR pairing token.
 const QR_LIFETIME: Duration = Duration::from_secs(300);
 
-pub(crate) fn register(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
-    let form = call.form()?;
-    let username = form.required("username")?;
-    let password = form.required("password")?;
-    let mut world = lock(&s.world);
+/// Takes the username at once (a second registration gets 409 even before the first command
+/// completes) with a pending profile, which becomes usable when its command completes.
+/// Returns the new profile id.
+pub(crate) fn reserve_profile(
+    world: &mut crate::state::World,
+    username: String,
+    password: String,
+    directory_id: Option<String>,
+) -> Result<String, ApiFailure> {
     if world.profiles.username_taken(&username) {
         return Err(ApiFailure::conflict(
             "profile.username_taken",
             "a profile with this username already exists",
         ));
     }
-    // The username is taken at once (a second registration gets 409 even before the first
-    // completes); the profile becomes usable when the command completes.
     let profile_id = crate::rng::uuid();
     world.profiles.insert(Profile {
         id: profile_id.clone(),
@@ -44,8 +46,17 @@ pub(crate) fn register(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
         pending: true,
         display_name: None,
         email: None,
-        directory_id: None,
+        directory_id,
     });
+    Ok(profile_id)
+}
+
+pub(crate) fn register(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
+    let form = call.form()?;
+    let username = form.required("username")?;
+    let password = form.required("password")?;
+    let mut world = lock(&s.world);
+    let profile_id = reserve_profile(&mut world, username, password, None)?;
     let (done, undo) = (profile_id.clone(), profile_id.clone());
     let command = Command::new("register_profile", &profile_id, move |w, _| {
         let profile = w
