@@ -94,8 +94,140 @@ pub enum CipherError {
     TooLong,
 }
 
-/// The GCM state for one payload: the CTR keystream and the running GHASH of the ciphertext.
+#[cfg(target_arch = "x86_64")]
+mod wide;
+
+/// The GCM state for one payload: an engine, and the count of bytes it has processed.
 struct Gcm {
+    engine: Engine,
+    /// Ciphertext bytes processed so far.
+    len: u64,
+}
+
+/// Which implementation does the work. The wide one is chosen whenever the processor has
+/// VAES and VPCLMULQDQ; the portable one (RustCrypto's `aes`, `ctr` and `ghash`) everywhere
+/// else. They agree byte for byte (see the tests).
+enum Engine {
+    #[cfg(target_arch = "x86_64")]
+    Wide(Box<wide::Wide>),
+    Portable(Box<Portable>),
+}
+
+/// Which engine a test wants.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug)]
+enum EngineChoice {
+    Fastest,
+    Portable,
+}
+
+impl Gcm {
+    fn new(key: &VaultKey, iv: &[u8; IV_LEN]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(wide) = wide::Wide::new(key.as_bytes(), iv) {
+            return Self {
+                engine: Engine::Wide(Box::new(wide)),
+                len: 0,
+            };
+        }
+        Self::portable(key, iv)
+    }
+
+    fn portable(key: &VaultKey, iv: &[u8; IV_LEN]) -> Self {
+        Self {
+            engine: Engine::Portable(Box::new(Portable::new(new_aes(key), iv))),
+            len: 0,
+        }
+    }
+
+    #[cfg(test)]
+    fn with_engine(key: &VaultKey, iv: &[u8; IV_LEN], choice: EngineChoice) -> Self {
+        match choice {
+            EngineChoice::Fastest => Self::new(key, iv),
+            EngineChoice::Portable => Self::portable(key, iv),
+        }
+    }
+
+    /// Checks that `more` bytes still fit under [`MAX_PLAINTEXT_LEN`] and counts them.
+    fn reserve(&mut self, more: usize) -> Result<(), CipherError> {
+        count(&mut self.len, more)
+    }
+
+    fn encrypt_in_place(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
+        self.reserve(buf.len())?;
+        match &mut self.engine {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Wide(wide) => wide.crypt_in_place(wide::Direction::Encrypt, buf),
+            Engine::Portable(portable) => {
+                portable.keystream(buf)?;
+                portable.hash(buf);
+            }
+        }
+        Ok(())
+    }
+
+    fn decrypt_in_place(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
+        self.reserve(buf.len())?;
+        match &mut self.engine {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Wide(wide) => wide.crypt_in_place(wide::Direction::Decrypt, buf),
+            Engine::Portable(portable) => {
+                portable.hash(buf);
+                portable.keystream(buf)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decrypts `ciphertext` into `out`, which has the same length: no copy first.
+    fn decrypt_into(&mut self, ciphertext: &[u8], out: &mut [u8]) -> Result<(), CipherError> {
+        debug_assert_eq!(ciphertext.len(), out.len());
+        match &mut self.engine {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Wide(wide) => {
+                count(&mut self.len, ciphertext.len())?;
+                wide.crypt_apart(wide::Direction::Decrypt, ciphertext, out);
+                Ok(())
+            }
+            Engine::Portable(_) => {
+                out.copy_from_slice(ciphertext);
+                self.decrypt_in_place(out)
+            }
+        }
+    }
+
+    /// The tag over the ciphertext seen so far: GHASH(C || lengths) xor AES_K(J0).
+    fn tag(&self) -> [u8; TAG_LEN] {
+        match &self.engine {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Wide(wide) => wide.tag(self.len),
+            Engine::Portable(portable) => portable.tag(self.len),
+        }
+    }
+
+    fn verify(&self, tag: &[u8]) -> Result<(), CipherError> {
+        if bool::from(self.tag().ct_eq(tag)) {
+            Ok(())
+        } else {
+            Err(CipherError::TagMismatch)
+        }
+    }
+}
+
+/// Adds `more` to the byte count `len`, unless that passes [`MAX_PLAINTEXT_LEN`].
+fn count(len: &mut u64, more: usize) -> Result<(), CipherError> {
+    let more = u64::try_from(more).map_err(|_| CipherError::TooLong)?;
+    match len.checked_add(more) {
+        Some(total) if total <= MAX_PLAINTEXT_LEN => {
+            *len = total;
+            Ok(())
+        }
+        _ => Err(CipherError::TooLong),
+    }
+}
+
+/// The portable engine: the CTR keystream and the running GHASH of the ciphertext.
+struct Portable {
     /// AES-CTR with a 32-bit big-endian counter, positioned at J0 + 1 (J0 = IV || 0^31 || 1).
     ctr: Ctr,
     ghash: GHash,
@@ -104,11 +236,9 @@ struct Gcm {
     /// Ciphertext bytes not yet hashed because they do not fill a 16-byte block.
     pending: [u8; BLOCK_LEN],
     pending_len: usize,
-    /// Ciphertext bytes processed so far.
-    len: u64,
 }
 
-impl Gcm {
+impl Portable {
     fn new(aes: Aes256, iv: &[u8; IV_LEN]) -> Self {
         // H = AES_K(0^128).
         let mut h = Block::default();
@@ -134,24 +264,12 @@ impl Gcm {
             tag_mask,
             pending: [0u8; BLOCK_LEN],
             pending_len: 0,
-            len: 0,
-        }
-    }
-
-    /// Checks that `more` bytes still fit under [`MAX_PLAINTEXT_LEN`] and counts them.
-    fn reserve(&mut self, more: usize) -> Result<(), CipherError> {
-        let more = u64::try_from(more).map_err(|_| CipherError::TooLong)?;
-        match self.len.checked_add(more) {
-            Some(total) if total <= MAX_PLAINTEXT_LEN => {
-                self.len = total;
-                Ok(())
-            }
-            _ => Err(CipherError::TooLong),
         }
     }
 
     fn keystream(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
-        // Cannot fail after `reserve`: MAX_PLAINTEXT_LEN is exactly the counter's capacity.
+        // Cannot fail after `Gcm::reserve`: MAX_PLAINTEXT_LEN is exactly the counter's
+        // capacity.
         self.ctr
             .try_apply_keystream(buf)
             .map_err(|_| CipherError::TooLong)
@@ -176,36 +294,14 @@ impl Gcm {
         self.pending_len = rest.len();
     }
 
-    fn encrypt_in_place(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
-        self.reserve(buf.len())?;
-        self.keystream(buf)?;
-        self.hash(buf);
-        Ok(())
-    }
-
-    fn decrypt_in_place(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
-        self.reserve(buf.len())?;
-        self.hash(buf);
-        self.keystream(buf)
-    }
-
-    /// Hashes the ciphertext seen so far without decrypting it (one-shot decryption checks the
-    /// tag before releasing any plaintext).
-    fn hash_only(&mut self, ciphertext: &[u8]) -> Result<(), CipherError> {
-        self.reserve(ciphertext.len())?;
-        self.hash(ciphertext);
-        Ok(())
-    }
-
-    /// The tag over the ciphertext seen so far: GHASH(C || lengths) xor AES_K(J0).
-    fn tag(&self) -> [u8; TAG_LEN] {
+    fn tag(&self, len: u64) -> [u8; TAG_LEN] {
         let mut ghash = self.ghash.clone();
         if self.pending_len > 0 {
             ghash.update_padded(&self.pending[..self.pending_len]);
         }
         // len(A) = 0 (no associated data) || len(C), both in bits, big-endian.
         let mut lengths = Block::default();
-        lengths[8..].copy_from_slice(&(self.len * 8).to_be_bytes());
+        lengths[8..].copy_from_slice(&(len * 8).to_be_bytes());
         ghash.update(&[lengths]);
         let mut tag = [0u8; TAG_LEN];
         for ((t, s), m) in tag.iter_mut().zip(ghash.finalize()).zip(self.tag_mask) {
@@ -213,20 +309,13 @@ impl Gcm {
         }
         tag
     }
-
-    fn verify(&self, tag: &[u8]) -> Result<(), CipherError> {
-        if bool::from(self.tag().ct_eq(tag)) {
-            Ok(())
-        } else {
-            Err(CipherError::TagMismatch)
-        }
-    }
 }
 
-impl Drop for Gcm {
+impl Drop for Portable {
     fn drop(&mut self) {
         // The AES key schedule, the CTR state and the GHASH key zeroize themselves.
         self.tag_mask.zeroize();
+        self.pending.zeroize();
     }
 }
 
@@ -266,7 +355,7 @@ pub fn encrypt_with_iv(
     if plaintext.len() as u64 > MAX_PLAINTEXT_LEN {
         return Err(CipherError::TooLong);
     }
-    let mut gcm = Gcm::new(new_aes(key), &iv);
+    let mut gcm = Gcm::new(key, &iv);
     let mut wire = Vec::with_capacity(plaintext.len() + OVERHEAD);
     wire.extend_from_slice(&iv);
     wire.extend_from_slice(plaintext);
@@ -293,11 +382,14 @@ pub fn decrypt(key: &VaultKey, wire: &[u8]) -> Result<Vec<u8>, CipherError> {
     let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
     let mut iv_bytes = [0u8; IV_LEN];
     iv_bytes.copy_from_slice(iv);
-    let mut gcm = Gcm::new(new_aes(key), &iv_bytes);
-    gcm.hash_only(ciphertext)?;
-    gcm.verify(tag)?;
+    let mut gcm = Gcm::new(key, &iv_bytes);
     let mut plaintext = ciphertext.to_vec();
-    gcm.keystream(&mut plaintext)?;
+    gcm.decrypt_in_place(&mut plaintext)?;
+    if let Err(err) = gcm.verify(tag) {
+        // Nothing unauthenticated leaves this function.
+        plaintext.zeroize();
+        return Err(err);
+    }
     Ok(plaintext)
 }
 
@@ -346,7 +438,7 @@ impl Encryptor {
     #[must_use]
     pub fn with_iv(key: &VaultKey, iv: [u8; IV_LEN]) -> Self {
         Self {
-            gcm: Gcm::new(new_aes(key), &iv),
+            gcm: Gcm::new(key, &iv),
             iv,
         }
     }
@@ -436,7 +528,7 @@ impl fmt::Debug for ProvisionalPlaintext<'_> {
 enum DecryptState {
     /// Collecting the IV; the key schedule waits here.
     Iv {
-        aes: Box<Aes256>,
+        key: VaultKey,
         iv: [u8; IV_LEN],
         have: usize,
     },
@@ -486,7 +578,7 @@ impl Decryptor {
     pub fn new(key: &VaultKey) -> Self {
         Self {
             state: DecryptState::Iv {
-                aes: Box::new(new_aes(key)),
+                key: key.clone(),
                 iv: [0u8; IV_LEN],
                 have: 0,
             },
@@ -506,11 +598,10 @@ impl Decryptor {
     /// [`CipherError::TooLong`] when the ciphertext passes [`MAX_PLAINTEXT_LEN`]. After an
     /// error the decryptor is spent: later calls, and [`Decryptor::finish`], return it again.
     pub fn update(&mut self, wire: &[u8]) -> Result<ProvisionalPlaintext<'_>, CipherError> {
-        self.out.clear();
         self.seen = self.seen.saturating_add(wire.len() as u64);
         let mut input = wire;
 
-        if let DecryptState::Iv { aes, iv, have } = &mut self.state {
+        if let DecryptState::Iv { key, iv, have } = &mut self.state {
             let take = (IV_LEN - *have).min(input.len());
             iv[*have..*have + take].copy_from_slice(&input[..take]);
             *have += take;
@@ -518,7 +609,7 @@ impl Decryptor {
             if *have < IV_LEN {
                 return Ok(ProvisionalPlaintext { bytes: &[] });
             }
-            let gcm = Gcm::new((**aes).clone(), iv);
+            let gcm = Gcm::new(key, iv);
             self.state = DecryptState::Body(Box::new(gcm));
         }
 
@@ -535,21 +626,37 @@ impl Decryptor {
             return Ok(ProvisionalPlaintext { bytes: &[] });
         }
 
-        // Release everything but the last TAG_LEN bytes of (held-back tail || input).
+        // Release everything but the last TAG_LEN bytes of (held-back tail || input),
+        // decrypting straight from the two into `out`: no copy of the input first.
         let release = available - TAG_LEN;
-        self.out.reserve(available);
-        self.out.extend_from_slice(&self.tail[..self.tail_len]);
-        self.out.extend_from_slice(input);
-        self.tail.copy_from_slice(&self.out[release..]);
-        self.tail_len = TAG_LEN;
-        self.out.truncate(release);
+        let from_tail = self.tail_len.min(release);
+        let from_input = release - from_tail;
+        if self.out.len() < release {
+            // `out` only grows: it keeps the length of the largest release so far, so that
+            // it is not zero-filled again for every chunk.
+            self.out.resize(release, 0);
+        }
+        let (head, body) = self.out[..release].split_at_mut(from_tail);
+        let decrypted = gcm
+            .decrypt_into(&self.tail[..from_tail], head)
+            .and_then(|()| gcm.decrypt_into(&input[..from_input], body));
 
-        if let Err(err) = gcm.decrypt_in_place(&mut self.out) {
+        // The new tail: what is left of the old one, then the rest of the input.
+        let mut tail = [0u8; TAG_LEN];
+        let kept = self.tail_len - from_tail;
+        tail[..kept].copy_from_slice(&self.tail[from_tail..self.tail_len]);
+        tail[kept..].copy_from_slice(&input[from_input..]);
+        self.tail = tail;
+        self.tail_len = TAG_LEN;
+
+        if let Err(err) = decrypted {
             self.out.clear();
             self.state = DecryptState::Failed(err);
             return Err(err);
         }
-        Ok(ProvisionalPlaintext { bytes: &self.out })
+        Ok(ProvisionalPlaintext {
+            bytes: &self.out[..release],
+        })
     }
 
     /// Ends the payload and checks the tag in constant time. Only `Ok` makes the plaintext
@@ -745,15 +852,171 @@ mod tests {
         // After the tag mask, a Ctr32BE started at J0 has exactly MAX_PLAINTEXT_LEN bytes of
         // keystream left, so `reserve` is the only limit that can ever trigger.
         let key = VaultKey::from_bytes(&[7; 32]).expect("32 bytes");
-        let mut gcm = Gcm::new(new_aes(&key), &[0; IV_LEN]);
+        let mut gcm = Gcm::portable(&key, &[0; IV_LEN]);
+        let Engine::Portable(portable) = &gcm.engine else {
+            unreachable!("asked for the portable engine")
+        };
         assert_eq!(
-            aes::cipher::StreamCipherCore::remaining_blocks(gcm.ctr.get_core()),
+            aes::cipher::StreamCipherCore::remaining_blocks(portable.ctr.get_core()),
             Some(usize::try_from(MAX_PLAINTEXT_LEN / 16).expect("64-bit"))
         );
         gcm.len = MAX_PLAINTEXT_LEN - 1;
         assert_eq!(gcm.reserve(1), Ok(()));
         assert_eq!(gcm.reserve(1), Err(CipherError::TooLong));
         assert_eq!(gcm.reserve(usize::MAX), Err(CipherError::TooLong));
+    }
+
+    /// Deterministic bytes for the engine comparisons (a xorshift generator).
+    fn pattern(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            })
+            .collect()
+    }
+
+    /// Lengths around every boundary the engines have: blocks (16), the wide engine's group
+    /// (256), and a 64 KiB chunk.
+    fn boundary_lengths() -> Vec<usize> {
+        let mut lengths: Vec<usize> = (0..=530).collect();
+        lengths.extend(4096 - 17..=4096 + 17);
+        lengths.extend([65_535, 65_536, 65_537, 65_536 + 255, 65_536 + 257]);
+        lengths
+    }
+
+    fn reference(key: &[u8; 32], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Vec<u8> {
+        use aes_gcm::aead::{Aead, KeyInit as _};
+        let gcm = aes_gcm::Aes256Gcm::new_from_slice(key).expect("32 bytes");
+        let mut wire = iv.to_vec();
+        wire.extend(gcm.encrypt(iv.into(), plaintext).expect("encrypts"));
+        wire
+    }
+
+    /// Encrypts with the chosen engine, feeding it the given chunk sizes in turn.
+    fn encrypt_chunked(
+        key: &VaultKey,
+        iv: &[u8; IV_LEN],
+        plaintext: &[u8],
+        sizes: &[usize],
+        choice: EngineChoice,
+    ) -> Vec<u8> {
+        let mut gcm = Gcm::with_engine(key, iv, choice);
+        let mut wire = iv.to_vec();
+        let mut rest = plaintext;
+        for size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at((*size).clamp(1, rest.len()));
+            let mut buf = chunk.to_vec();
+            gcm.encrypt_in_place(&mut buf).expect("under the limit");
+            wire.extend(buf);
+            rest = tail;
+        }
+        wire.extend(gcm.tag());
+        wire
+    }
+
+    /// Decrypts with the chosen engine, alternating in-place and out-of-place calls.
+    fn decrypt_chunked(
+        key: &VaultKey,
+        wire: &[u8],
+        sizes: &[usize],
+        choice: EngineChoice,
+    ) -> Result<Vec<u8>, CipherError> {
+        let iv: [u8; IV_LEN] = wire[..IV_LEN].try_into().expect("an IV");
+        let (ciphertext, tag) = wire[IV_LEN..].split_at(wire.len() - OVERHEAD);
+        let mut gcm = Gcm::with_engine(key, &iv, choice);
+        let mut plaintext = Vec::new();
+        let mut rest = ciphertext;
+        for (i, size) in sizes.iter().cycle().enumerate() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at((*size).clamp(1, rest.len()));
+            let mut out = vec![0u8; chunk.len()];
+            if i % 2 == 0 {
+                gcm.decrypt_into(chunk, &mut out)?;
+            } else {
+                out.copy_from_slice(chunk);
+                gcm.decrypt_in_place(&mut out)?;
+            }
+            plaintext.extend(out);
+            rest = tail;
+        }
+        gcm.verify(tag)?;
+        Ok(plaintext)
+    }
+
+    #[test]
+    fn both_engines_agree_with_aes_gcm_at_every_boundary() {
+        let key_bytes: [u8; 32] = pattern(32, 1).try_into().expect("32 bytes");
+        let key = VaultKey::from_bytes(&key_bytes).expect("32 bytes");
+        let iv: [u8; IV_LEN] = pattern(IV_LEN, 2).try_into().expect("12 bytes");
+        // Whole, then ragged chunk patterns that cross block and group boundaries.
+        let chunkings: [&[usize]; 4] = [
+            &[usize::MAX],
+            &[1, 15, 16, 17],
+            &[255, 257, 3],
+            &[4096 + 5, 31],
+        ];
+        for len in boundary_lengths() {
+            let plaintext = pattern(len, len as u64 + 3);
+            let expected = reference(&key_bytes, &iv, &plaintext);
+            for choice in [EngineChoice::Fastest, EngineChoice::Portable] {
+                for sizes in chunkings {
+                    let wire = encrypt_chunked(&key, &iv, &plaintext, sizes, choice);
+                    assert!(
+                        wire == expected,
+                        "{choice:?} encrypting {len} bytes in {sizes:?}"
+                    );
+                    let back = decrypt_chunked(&key, &expected, sizes, choice);
+                    assert!(
+                        back.as_deref() == Ok(&plaintext[..]),
+                        "{choice:?} decrypting {len} bytes in {sizes:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn both_engines_refuse_a_flipped_bit_anywhere() {
+        let key = VaultKey::from_bytes(&[9; 32]).expect("32 bytes");
+        let iv = [4u8; IV_LEN];
+        let plaintext = pattern(3 * 256 + 21, 5);
+        let wire = encrypt_chunked(&key, &iv, &plaintext, &[usize::MAX], EngineChoice::Portable);
+        for choice in [EngineChoice::Fastest, EngineChoice::Portable] {
+            for at in (IV_LEN..wire.len()).step_by(7) {
+                let mut bad = wire.clone();
+                bad[at] ^= 0x10;
+                assert_eq!(
+                    decrypt_chunked(&key, &bad, &[usize::MAX], choice),
+                    Err(CipherError::TagMismatch),
+                    "{choice:?} accepted a flipped bit at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_wide_engine_runs_where_the_processor_allows() {
+        // Says which engine the other tests exercised, so that a run on a machine without
+        // VAES cannot pass for a test of the wide engine.
+        let key = VaultKey::from_bytes(&[7; 32]).expect("32 bytes");
+        let gcm = Gcm::new(&key, &[0; IV_LEN]);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            matches!(gcm.engine, Engine::Wide(_)),
+            wide::supported(),
+            "the wide engine must be chosen exactly when the processor supports it"
+        );
+        #[cfg(not(target_arch = "x86_64"))]
+        assert!(matches!(gcm.engine, Engine::Portable(_)));
     }
 
     #[test]

@@ -1,0 +1,572 @@
+//! AES-256-GCM for x86-64 processors with VAES and VPCLMULQDQ: two blocks per 256-bit
+//! register, sixteen blocks per loop, the keystream and the GHASH of each group computed in
+//! the same pass while the group is in the L1 cache.
+//!
+//! Why it exists: RustCrypto's `aes` and `polyval` (behind `ghash`) work on 128-bit registers
+//! and in two passes, CTR then GHASH, which held the SDK's streaming encryption to about
+//! 1.6 GB/s on the benchmark machine, less than its loopback network path moves (issue 7,
+//! `docs/bench/README.md`). This engine is chosen at run time, only when the processor has
+//! every feature it uses ([`Wide::new`] returns `None` otherwise); the portable RustCrypto
+//! engine stays the fallback.
+//!
+//! GHASH is computed as POLYVAL over byte-reversed blocks (RFC 8452, appendix A), with the
+//! R/F multiplication and one-CLMUL reduction that `polyval` 0.7 uses
+//! (<https://eprint.iacr.org/2025/2171.pdf>), aggregated over sixteen blocks with the powers
+//! H^16 .. H^1 so that a group costs one reduction. The tests in `cipher.rs` hold every path
+//! against the portable engine and the `aes-gcm` crate, at lengths and chunkings around the
+//! block and group boundaries.
+//!
+//! Memory is only touched through slices; the `unsafe` blocks are the unaligned loads and
+//! stores of the intrinsics, each on a slice checked to be long enough, and the calls into
+//! `#[target_feature]` functions, which [`Wide`]'s invariant makes sound.
+
+use core::arch::x86_64::{
+    __m128i, __m256i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128,
+    _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi64x, _mm_setzero_si128, _mm_shuffle_epi32,
+    _mm_slli_si128, _mm_srli_si128, _mm_storeu_si128, _mm_xor_si128, _mm256_add_epi32,
+    _mm256_aesenc_epi128, _mm256_aesenclast_epi128, _mm256_broadcastsi128_si256,
+    _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_extracti128_si256, _mm256_loadu_si256,
+    _mm256_set_epi8, _mm256_set_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8,
+    _mm256_storeu_si256, _mm256_xor_si256, _mm256_zextsi128_si256,
+};
+
+use zeroize::Zeroize;
+
+const BLOCK: usize = 16;
+/// Blocks per loop iteration: eight 256-bit registers of two blocks.
+const GROUP_BLOCKS: usize = 16;
+const PAIRS: usize = GROUP_BLOCKS / 2;
+const GROUP: usize = GROUP_BLOCKS * BLOCK;
+const ROUNDS: usize = 14;
+
+type RoundKeys = [__m128i; ROUNDS + 1];
+
+/// x^63 + x^62 + x^57, the low half of POLYVAL's reduction polynomial.
+const P1: u64 = 0xC200_0000_0000_0000;
+
+/// Whether this processor can run the engine (`std` caches the detection).
+pub(super) fn supported() -> bool {
+    std::arch::is_x86_feature_detected!("aes")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("vaes")
+        && std::arch::is_x86_feature_detected!("vpclmulqdq")
+}
+
+/// Which way the data goes. GHASH always covers the ciphertext: the output when encrypting,
+/// the input when decrypting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    Encrypt,
+    Decrypt,
+}
+
+/// Where the input comes from and the output goes: one buffer, or two of the same length.
+trait Buffers {
+    fn len(&self) -> usize;
+    fn input(&self, at: usize, n: usize) -> &[u8];
+    fn output(&mut self, at: usize, n: usize) -> &mut [u8];
+}
+
+struct InPlace<'a>(&'a mut [u8]);
+
+impl Buffers for InPlace<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn input(&self, at: usize, n: usize) -> &[u8] {
+        &self.0[at..at + n]
+    }
+    fn output(&mut self, at: usize, n: usize) -> &mut [u8] {
+        &mut self.0[at..at + n]
+    }
+}
+
+struct Apart<'a> {
+    src: &'a [u8],
+    dst: &'a mut [u8],
+}
+
+impl Buffers for Apart<'_> {
+    fn len(&self) -> usize {
+        self.src.len().min(self.dst.len())
+    }
+    fn input(&self, at: usize, n: usize) -> &[u8] {
+        &self.src[at..at + n]
+    }
+    fn output(&mut self, at: usize, n: usize) -> &mut [u8] {
+        &mut self.dst[at..at + n]
+    }
+}
+
+/// The state of one payload. Everything but the IV and the counter is secret, and is zeroized
+/// on drop.
+///
+/// Invariant: a `Wide` exists only if [`supported`] returned `true`. That is what makes the
+/// calls from its safe methods into the `#[target_feature]` functions sound.
+pub(super) struct Wide {
+    /// AES-256 round keys.
+    round_keys: [[u8; BLOCK]; ROUNDS + 1],
+    /// H^1 .. H^16 in POLYVAL form (index 0 is H^1), and their R/F companions D^k.
+    h_pow: [[u8; BLOCK]; GROUP_BLOCKS],
+    d_pow: [[u8; BLOCK]; GROUP_BLOCKS],
+    /// AES_K(J0), XORed into the hash to make the tag.
+    tag_mask: [u8; BLOCK],
+    iv: [u8; 12],
+    /// The counter of the next keystream block (2, J0 + 1, for the first data block).
+    counter: u32,
+    /// The POLYVAL accumulator.
+    acc: [u8; BLOCK],
+    /// Bytes processed modulo 16: how far into `keystream` and `partial` the data is.
+    offset: usize,
+    /// Keystream of the block in progress (meaningful when `offset > 0`).
+    keystream: [u8; BLOCK],
+    /// Ciphertext of the block in progress, not yet hashed; zero past `offset`.
+    partial: [u8; BLOCK],
+}
+
+impl Wide {
+    /// Sets up one payload, or returns `None` when the processor lacks a feature.
+    pub(super) fn new(key: &[u8; 32], iv: &[u8; 12]) -> Option<Self> {
+        if !supported() {
+            return None;
+        }
+        let mut wide = Self {
+            round_keys: [[0; BLOCK]; ROUNDS + 1],
+            h_pow: [[0; BLOCK]; GROUP_BLOCKS],
+            d_pow: [[0; BLOCK]; GROUP_BLOCKS],
+            tag_mask: [0; BLOCK],
+            iv: *iv,
+            counter: 2,
+            acc: [0; BLOCK],
+            offset: 0,
+            keystream: [0; BLOCK],
+            partial: [0; BLOCK],
+        };
+        // SAFETY: `supported()` returned true just above.
+        unsafe { wide.init(key) };
+        Some(wide)
+    }
+
+    /// Encrypts or decrypts `buf` in place, and hashes the ciphertext.
+    pub(super) fn crypt_in_place(&mut self, direction: Direction, buf: &mut [u8]) {
+        // SAFETY: see the type's invariant.
+        unsafe { self.crypt(direction, &mut InPlace(buf)) }
+    }
+
+    /// Encrypts or decrypts `src` into `dst`, and hashes the ciphertext. Only the first
+    /// `min(src.len(), dst.len())` bytes are processed; callers pass equal lengths.
+    pub(super) fn crypt_apart(&mut self, direction: Direction, src: &[u8], dst: &mut [u8]) {
+        // SAFETY: see the type's invariant.
+        unsafe { self.crypt(direction, &mut Apart { src, dst }) }
+    }
+
+    /// The tag after `len` bytes of ciphertext: GHASH(C || lengths) xor AES_K(J0).
+    pub(super) fn tag(&self, len: u64) -> [u8; BLOCK] {
+        let mut acc = self.acc;
+        // SAFETY: see the type's invariant.
+        unsafe {
+            if self.offset > 0 {
+                // `partial` is zero past `offset`: it is the padded last block already.
+                self.hash_block(&mut acc, &self.partial);
+            }
+            // len(A) = 0 || len(C), in bits, big-endian.
+            let mut lengths = [0u8; BLOCK];
+            lengths[8..].copy_from_slice(&len.wrapping_mul(8).to_be_bytes());
+            self.hash_block(&mut acc, &lengths);
+        }
+        acc.reverse();
+        for (byte, mask) in acc.iter_mut().zip(self.tag_mask) {
+            *byte ^= mask;
+        }
+        acc
+    }
+
+    #[target_feature(enable = "aes,pclmulqdq,avx2")]
+    fn init(&mut self, key: &[u8; 32]) {
+        let rk = expand_key(key);
+        for (slot, reg) in self.round_keys.iter_mut().zip(rk) {
+            store128(slot, reg);
+        }
+
+        // H = AES_K(0), turned into POLYVAL's H: mulX(reverse(H)).
+        let mut h = [0u8; BLOCK];
+        store128(&mut h, encrypt_block(&rk, _mm_setzero_si128()));
+        h.reverse();
+        let mut h_polyval = mulx(u128::from_le_bytes(h)).to_le_bytes();
+        h.zeroize();
+
+        let h1 = load128(&h_polyval);
+        h_polyval.zeroize();
+        let d1 = compute_d(h1);
+        let (mut hk, mut dk) = (h1, d1);
+        for k in 0..GROUP_BLOCKS {
+            if k > 0 {
+                hk = mul(hk, h1, d1);
+                dk = compute_d(hk);
+            }
+            store128(&mut self.h_pow[k], hk);
+            store128(&mut self.d_pow[k], dk);
+        }
+
+        // J0 = IV || 1 masks the tag.
+        let j0 = self.counter_block(1);
+        store128(&mut self.tag_mask, encrypt_block(&rk, j0));
+    }
+
+    /// The counter block IV || counter, the counter big-endian.
+    #[target_feature(enable = "sse2")]
+    fn counter_block(&self, counter: u32) -> __m128i {
+        let mut block = [0u8; BLOCK];
+        block[..12].copy_from_slice(&self.iv);
+        block[12..].copy_from_slice(&counter.to_be_bytes());
+        load128(&block)
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn load_round_keys(&self) -> RoundKeys {
+        let mut rk = [_mm_setzero_si128(); ROUNDS + 1];
+        for (reg, bytes) in rk.iter_mut().zip(&self.round_keys) {
+            *reg = load128(bytes);
+        }
+        rk
+    }
+
+    /// The keystream of the next block.
+    #[target_feature(enable = "aes,sse2")]
+    fn next_keystream(&mut self, rk: &RoundKeys) -> __m128i {
+        let block = self.counter_block(self.counter);
+        self.counter = self.counter.wrapping_add(1);
+        encrypt_block(rk, block)
+    }
+
+    /// Hashes one block of ciphertext (in GHASH byte order) into `acc`.
+    #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
+    fn hash_block(&self, acc: &mut [u8; BLOCK], ciphertext: &[u8; BLOCK]) {
+        let mut reversed = *ciphertext;
+        reversed.reverse();
+        let x = _mm_xor_si128(load128(acc), load128(&reversed));
+        let product = mul(x, load128(&self.h_pow[0]), load128(&self.d_pow[0]));
+        store128(acc, product);
+    }
+
+    /// Byte by byte through the block in progress, until it is complete or the data ends.
+    /// Returns how many bytes it took.
+    #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
+    fn crypt_partial(&mut self, direction: Direction, io: &mut impl Buffers, at: usize) -> usize {
+        let take = (BLOCK - self.offset).min(io.len() - at);
+        for i in 0..take {
+            let input = io.input(at + i, 1)[0];
+            let output = input ^ self.keystream[self.offset];
+            io.output(at + i, 1)[0] = output;
+            self.partial[self.offset] = match direction {
+                Direction::Encrypt => output,
+                Direction::Decrypt => input,
+            };
+            self.offset += 1;
+        }
+        if self.offset == BLOCK {
+            let mut acc = self.acc;
+            self.hash_block(&mut acc, &self.partial);
+            self.acc = acc;
+            self.partial = [0; BLOCK];
+            self.offset = 0;
+        }
+        take
+    }
+
+    #[target_feature(enable = "aes,pclmulqdq,avx2,vaes,vpclmulqdq")]
+    fn crypt(&mut self, direction: Direction, io: &mut impl Buffers) {
+        let len = io.len();
+        let mut done = 0;
+        if self.offset > 0 {
+            done = self.crypt_partial(direction, io, 0);
+        }
+        if done == len {
+            return;
+        }
+        let rk = self.load_round_keys();
+
+        done += self.crypt_groups(direction, &rk, io, done);
+
+        // Whole blocks that are left.
+        while len - done >= BLOCK {
+            let keystream = self.next_keystream(&rk);
+            let input = load128(io.input(done, BLOCK));
+            let output = _mm_xor_si128(input, keystream);
+            store128(io.output(done, BLOCK), output);
+            let mut ciphertext = [0u8; BLOCK];
+            store128(
+                &mut ciphertext,
+                match direction {
+                    Direction::Encrypt => output,
+                    Direction::Decrypt => input,
+                },
+            );
+            let mut acc = self.acc;
+            self.hash_block(&mut acc, &ciphertext);
+            self.acc = acc;
+            done += BLOCK;
+        }
+
+        // The start of a last, partial block.
+        if done < len {
+            let keystream = self.next_keystream(&rk);
+            store128(&mut self.keystream, keystream);
+            done += self.crypt_partial(direction, io, done);
+        }
+        debug_assert_eq!(done, len);
+    }
+
+    /// Processes as many whole groups of sixteen blocks as there are from `at` on; returns
+    /// the number of bytes done.
+    #[target_feature(enable = "aes,pclmulqdq,avx2,vaes,vpclmulqdq")]
+    fn crypt_groups(
+        &mut self,
+        direction: Direction,
+        rk: &RoundKeys,
+        io: &mut impl Buffers,
+        at: usize,
+    ) -> usize {
+        let groups = (io.len() - at) / GROUP;
+        if groups == 0 {
+            return 0;
+        }
+        let rk: [__m256i; ROUNDS + 1] =
+            core::array::from_fn(|i| _mm256_broadcastsi128_si256(rk[i]));
+        // Reverses the bytes of each 128-bit lane: GHASH order to POLYVAL order.
+        let reverse = _mm256_set_epi8(
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, //
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+        );
+        // Keeps the IV bytes, and turns the counter word from little- to big-endian.
+        let counter_order = _mm256_set_epi8(
+            12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, //
+            12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+        );
+        let two = _mm256_set_epi32(2, 0, 0, 0, 2, 0, 0, 0);
+        let word = |i: usize| {
+            i32::from_le_bytes([self.iv[i], self.iv[i + 1], self.iv[i + 2], self.iv[i + 3]])
+        };
+        let (a, b, c) = (word(0), word(4), word(8));
+        let first = self.counter;
+        // Two counter blocks, the counter as a little-endian word (it wraps in 32 bits).
+        let mut counters = _mm256_set_epi32(
+            first.wrapping_add(1).cast_signed(),
+            c,
+            b,
+            a,
+            first.cast_signed(),
+            c,
+            b,
+            a,
+        );
+
+        // Register k multiplies blocks 2k and 2k+1 of a group by H^(16-2k) and H^(15-2k).
+        let mut h = [_mm256_setzero_si256(); PAIRS];
+        let mut d = [_mm256_setzero_si256(); PAIRS];
+        for k in 0..PAIRS {
+            let lo = GROUP_BLOCKS - 1 - 2 * k;
+            h[k] = pair(&self.h_pow[lo], &self.h_pow[lo - 1]);
+            d[k] = pair(&self.d_pow[lo], &self.d_pow[lo - 1]);
+        }
+        let mut acc = _mm256_zextsi128_si256(load128(&self.acc));
+
+        for g in 0..groups {
+            let base = at + g * GROUP;
+            let mut ks = [_mm256_setzero_si256(); PAIRS];
+            for reg in &mut ks {
+                *reg = _mm256_xor_si256(_mm256_shuffle_epi8(counters, counter_order), rk[0]);
+                counters = _mm256_add_epi32(counters, two);
+            }
+            for round_key in &rk[1..ROUNDS] {
+                for reg in &mut ks {
+                    *reg = _mm256_aesenc_epi128(*reg, *round_key);
+                }
+            }
+
+            let mut r = _mm256_setzero_si256();
+            let mut f = _mm256_setzero_si256();
+            for k in 0..PAIRS {
+                let offset = base + 2 * BLOCK * k;
+                let input = load256(io.input(offset, 2 * BLOCK));
+                let output = _mm256_xor_si256(input, _mm256_aesenclast_epi128(ks[k], rk[ROUNDS]));
+                store256(io.output(offset, 2 * BLOCK), output);
+                let ciphertext = match direction {
+                    Direction::Encrypt => output,
+                    Direction::Decrypt => input,
+                };
+                let mut m = _mm256_shuffle_epi8(ciphertext, reverse);
+                if k == 0 {
+                    m = _mm256_xor_si256(m, acc);
+                }
+                r = _mm256_xor_si256(r, _mm256_clmulepi64_epi128::<0x10>(m, d[k]));
+                r = _mm256_xor_si256(r, _mm256_clmulepi64_epi128::<0x11>(m, h[k]));
+                f = _mm256_xor_si256(f, _mm256_clmulepi64_epi128::<0x00>(m, d[k]));
+                f = _mm256_xor_si256(f, _mm256_clmulepi64_epi128::<0x01>(m, h[k]));
+            }
+            let r = _mm_xor_si128(_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r));
+            let f = _mm_xor_si128(_mm256_castsi256_si128(f), _mm256_extracti128_si256::<1>(f));
+            acc = _mm256_zextsi128_si256(reduce(r, f));
+        }
+
+        store128(&mut self.acc, _mm256_castsi256_si128(acc));
+        // Sixteen counter values per group; a u32 holds the count, since a payload is at most
+        // 2^32 - 2 blocks (MAX_PLAINTEXT_LEN).
+        let used = u32::try_from(groups * GROUP_BLOCKS).unwrap_or(u32::MAX);
+        self.counter = first.wrapping_add(used);
+        groups * GROUP
+    }
+}
+
+impl Drop for Wide {
+    fn drop(&mut self) {
+        self.round_keys.zeroize();
+        self.h_pow.zeroize();
+        self.d_pow.zeroize();
+        self.tag_mask.zeroize();
+        self.acc.zeroize();
+        self.keystream.zeroize();
+        self.partial.zeroize();
+    }
+}
+
+/// Loads the first 16 bytes of `bytes`.
+#[target_feature(enable = "sse2")]
+fn load128(bytes: &[u8]) -> __m128i {
+    let block: &[u8; BLOCK] = bytes.first_chunk().unwrap_or(&[0; BLOCK]);
+    debug_assert!(bytes.len() >= BLOCK);
+    // SAFETY: `block` is 16 readable bytes; the load has no alignment requirement.
+    unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
+}
+
+/// Stores 16 bytes at the start of `bytes`.
+#[target_feature(enable = "sse2")]
+fn store128(bytes: &mut [u8], value: __m128i) {
+    debug_assert!(bytes.len() >= BLOCK);
+    if let Some(block) = bytes.first_chunk_mut::<BLOCK>() {
+        // SAFETY: `block` is 16 writable bytes; the store has no alignment requirement.
+        unsafe { _mm_storeu_si128(block.as_mut_ptr().cast(), value) }
+    }
+}
+
+/// Loads the first 32 bytes of `bytes`.
+#[target_feature(enable = "avx")]
+fn load256(bytes: &[u8]) -> __m256i {
+    let pair: &[u8; 2 * BLOCK] = bytes.first_chunk().unwrap_or(&[0; 2 * BLOCK]);
+    debug_assert!(bytes.len() >= 2 * BLOCK);
+    // SAFETY: `pair` is 32 readable bytes; the load has no alignment requirement.
+    unsafe { _mm256_loadu_si256(pair.as_ptr().cast()) }
+}
+
+/// Stores 32 bytes at the start of `bytes`.
+#[target_feature(enable = "avx")]
+fn store256(bytes: &mut [u8], value: __m256i) {
+    debug_assert!(bytes.len() >= 2 * BLOCK);
+    if let Some(pair) = bytes.first_chunk_mut::<{ 2 * BLOCK }>() {
+        // SAFETY: `pair` is 32 writable bytes; the store has no alignment requirement.
+        unsafe { _mm256_storeu_si256(pair.as_mut_ptr().cast(), value) }
+    }
+}
+
+/// A register holding `lo` in its low lane and `hi` in its high lane.
+#[target_feature(enable = "avx")]
+fn pair(lo: &[u8; BLOCK], hi: &[u8; BLOCK]) -> __m256i {
+    let mut both = [0u8; 2 * BLOCK];
+    both[..BLOCK].copy_from_slice(lo);
+    both[BLOCK..].copy_from_slice(hi);
+    let reg = load256(&both);
+    both.zeroize();
+    reg
+}
+
+/// AES-256 key expansion with AES-NI (FIPS 197, section 5.2).
+#[target_feature(enable = "aes,sse2")]
+fn expand_key(key: &[u8; 32]) -> RoundKeys {
+    #[target_feature(enable = "sse2")]
+    fn mix(key: __m128i, word: __m128i) -> __m128i {
+        let key = _mm_xor_si128(key, _mm_slli_si128::<4>(key));
+        let key = _mm_xor_si128(key, _mm_slli_si128::<4>(key));
+        let key = _mm_xor_si128(key, _mm_slli_si128::<4>(key));
+        _mm_xor_si128(key, word)
+    }
+    let mut rk = [_mm_setzero_si128(); ROUNDS + 1];
+    let mut even = load128(&key[..BLOCK]);
+    let mut odd = load128(&key[BLOCK..]);
+    rk[0] = even;
+    rk[1] = odd;
+    // Each round makes the next two round keys; the seventh makes only the last one.
+    macro_rules! round {
+        ($at:literal, $rcon:literal) => {
+            even = mix(
+                even,
+                _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<$rcon>(odd)),
+            );
+            rk[$at] = even;
+            odd = mix(
+                odd,
+                _mm_shuffle_epi32::<0xaa>(_mm_aeskeygenassist_si128::<0>(even)),
+            );
+            rk[$at + 1] = odd;
+        };
+    }
+    round!(2, 0x01);
+    round!(4, 0x02);
+    round!(6, 0x04);
+    round!(8, 0x08);
+    round!(10, 0x10);
+    round!(12, 0x20);
+    rk[ROUNDS] = mix(
+        even,
+        _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<0x40>(odd)),
+    );
+    rk
+}
+
+#[target_feature(enable = "aes,sse2")]
+fn encrypt_block(rk: &RoundKeys, block: __m128i) -> __m128i {
+    let mut x = _mm_xor_si128(block, rk[0]);
+    for round_key in &rk[1..ROUNDS] {
+        x = _mm_aesenc_si128(x, *round_key);
+    }
+    _mm_aesenclast_si128(x, rk[ROUNDS])
+}
+
+/// mulX_POLYVAL (RFC 8452, appendix A) on a little-endian field element.
+fn mulx(v: u128) -> u128 {
+    let carry = v >> 127;
+    (v << 1) ^ carry ^ (carry << 127) ^ (carry << 126) ^ (carry << 121)
+}
+
+/// D = swap(H) xor H0 * P1, the companion of H in the R/F multiplication.
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn compute_d(h: __m128i) -> __m128i {
+    let p = _mm_set_epi64x(P1.cast_signed(), 0);
+    _mm_xor_si128(
+        _mm_shuffle_epi32::<0x4e>(h),
+        _mm_clmulepi64_si128::<0x10>(h, p),
+    )
+}
+
+/// The R/F reduction: R xor F1 xor x^64 F0 xor P1 F0.
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn reduce(r: __m128i, f: __m128i) -> __m128i {
+    let p1 = _mm_set_epi64x(0, P1.cast_signed());
+    let result = _mm_xor_si128(r, _mm_srli_si128::<8>(f));
+    let result = _mm_xor_si128(result, _mm_slli_si128::<8>(f));
+    _mm_xor_si128(result, _mm_clmulepi64_si128::<0x00>(f, p1))
+}
+
+/// The POLYVAL product of `m` and the key `h` (with its companion `d`).
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn mul(m: __m128i, h: __m128i, d: __m128i) -> __m128i {
+    let r = _mm_xor_si128(
+        _mm_clmulepi64_si128::<0x10>(m, d),
+        _mm_clmulepi64_si128::<0x11>(m, h),
+    );
+    let f = _mm_xor_si128(
+        _mm_clmulepi64_si128::<0x00>(m, d),
+        _mm_clmulepi64_si128::<0x01>(m, h),
+    );
+    reduce(r, f)
+}
