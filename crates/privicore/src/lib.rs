@@ -45,6 +45,7 @@ mod error;
 pub mod keys;
 pub mod oauth;
 mod paging;
+mod pipeline;
 mod provision;
 mod retry;
 mod session;

@@ -23,6 +23,7 @@ use privicore_api::types::{self, PermanentDataToken};
 
 use crate::cipher::{self, DecryptStreamError};
 use crate::commands::DataReady;
+use crate::pipeline;
 use crate::{Error, ListDataTokens, Result, Session, VaultKey};
 
 /// Payloads up to this many plaintext bytes are sent inline (base64 in a form field); larger
@@ -225,11 +226,14 @@ impl Vault {
                 .configure(&reservation, options, head.len() as u64)
                 .await;
         }
-        let counted = Counting::new(std::io::Cursor::new(head).chain(reader));
-        let size = counted.count.clone();
-        self.upload(&reservation, counted).await?;
-        let size = size.load(std::sync::atomic::Ordering::SeqCst);
-        self.configure(&reservation, options, size).await
+        let watched = Watched::new(std::io::Cursor::new(head).chain(reader));
+        let watch = watched.watch.clone();
+        let uploaded = self.upload(&reservation, watched).await;
+        if let Some(err) = watch.take_error() {
+            return Err(Error::io("read the payload", err));
+        }
+        uploaded?;
+        self.configure(&reservation, options, watch.count()).await
     }
 
     /// Stores a file. Its name and extension are the defaults for the metadata.
@@ -303,7 +307,9 @@ impl Vault {
                     .client()
                     .call_once(OP, || transfer.download_data().auth(auth.as_str()).send())
                     .await?;
-                let stream = response.into_inner_stream();
+                // Read from the socket on a task of its own, a few chunks ahead of the
+                // decryption.
+                let stream = pipeline::ahead(response.into_inner_stream());
                 cipher::decrypt_to_writer(&self.key, stream, writer)
                     .await
                     .map_err(|e| match e {
@@ -453,7 +459,9 @@ impl Vault {
         })?;
         let (base, auth) = split_transfer_url(OP, url)?;
         let transfer = self.session.client().transfer_client(&base);
-        let body = reqwest::Body::wrap_stream(cipher::encrypt_reader(&self.key, reader));
+        // Encrypted on a task of its own, a few chunks ahead of the socket.
+        let body =
+            reqwest::Body::wrap_stream(pipeline::ahead(cipher::encrypt_reader(&self.key, reader)));
         // A streamed body cannot be sent twice: exactly one attempt.
         let mut body = Some(body);
         self.session
@@ -584,21 +592,43 @@ fn temporary_path(target: &Path) -> PathBuf {
 }
 
 /// Counts the bytes read through it (the plaintext size for configure-file-meta).
-struct Counting<R> {
+/// The payload reader during an upload: counts the bytes read, and keeps the first read
+/// error, so that a failed upload can be reported as the reader's failure (with its own
+/// error) rather than as a transport error around it.
+struct Watched<R> {
     inner: R,
-    count: Arc<std::sync::atomic::AtomicU64>,
+    watch: Arc<Watch>,
 }
 
-impl<R> Counting<R> {
+#[derive(Default)]
+struct Watch {
+    count: std::sync::atomic::AtomicU64,
+    error: std::sync::Mutex<Option<std::io::Error>>,
+}
+
+impl Watch {
+    fn count(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn take_error(&self) -> Option<std::io::Error> {
+        self.error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl<R> Watched<R> {
     fn new(inner: R) -> Self {
         Self {
             inner,
-            count: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            watch: Arc::default(),
         }
     }
 }
 
-impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
+impl<R: AsyncRead + Unpin> AsyncRead for Watched<R> {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -607,9 +637,22 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
         let before = buf.filled().len();
         let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
         let read = buf.filled().len() - before;
-        self.count
+        self.watch
+            .count
             .fetch_add(read as u64, std::sync::atomic::Ordering::SeqCst);
-        poll
+        match poll {
+            std::task::Poll::Ready(Err(err)) => {
+                let kind = err.kind();
+                let mut slot = self
+                    .watch
+                    .error
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                slot.get_or_insert(err);
+                std::task::Poll::Ready(Err(std::io::Error::new(kind, "reading the payload failed")))
+            }
+            other => other,
+        }
     }
 }
 

@@ -21,7 +21,9 @@ fn payload(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-#[tokio::test]
+// Multi-threaded, so that the stream path's encryption and decryption run on tasks of their
+// own in parallel with the transfer (the other tests run on one thread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_at_every_size_class() {
     let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "sizes@test").await;
@@ -48,6 +50,56 @@ async fn round_trips_at_every_size_class() {
             "size {size}: the round trip is byte-identical"
         );
     }
+}
+
+/// Yields `good` bytes of zeros, then fails.
+struct FailingReader {
+    good: usize,
+}
+
+impl tokio::io::AsyncRead for FailingReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.good == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("the disk went away")));
+        }
+        let n = self.good.min(buf.remaining());
+        buf.put_slice(&vec![0u8; n]);
+        self.good -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_fails_mid_stream_fails_the_store_and_nothing_is_kept() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "failing-reader@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let before = vault.list().collect().await.expect("listed").len();
+    let failed = vault
+        .store_reader(
+            FailingReader { good: 300 * 1024 },
+            &StoreOptions::new("broken"),
+        )
+        .await;
+    let err = failed.expect_err("a failing reader cannot make a data token");
+    assert!(
+        matches!(&err, Error::Io { source, .. } if source.to_string() == "the disk went away"),
+        "the failure is the reader's, with its own error: got {err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "could not read the payload: the disk went away"
+    );
+    assert_eq!(
+        mock.count("configure_file_meta"),
+        0,
+        "no token was configured"
+    );
+    assert_eq!(vault.list().collect().await.expect("listed").len(), before);
 }
 
 #[tokio::test]
