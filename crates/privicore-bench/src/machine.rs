@@ -93,9 +93,34 @@ pub fn peak_rss_kib() -> Option<u64> {
     )
 }
 
+/// CPU time (user + system) that process `pid` (`"self"` for this one) has used, in seconds.
+///
+/// From `/proc/<pid>/stat`, in clock ticks of 1/100 s (Linux's `USER_HZ` on x86-64), so good
+/// to 10 ms: enough for phases that last a second.
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stat_lines_parse() {
+        let stat = "4242 (privicore (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0";
+        assert_eq!(stat_cpu_seconds(stat), Some(3.25));
+        assert_eq!(stat_cpu_seconds("4242 (x) S 1"), None);
+    }
 
     #[test]
     fn status_lines_parse() {

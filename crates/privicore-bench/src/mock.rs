@@ -134,6 +134,13 @@ impl Child {
     }
 }
 
+impl Child {
+    /// The mock's process id (the stream children read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+}
+
 fn stop(process: &mut Process) {
     let _ = process.kill();
     let _ = process.wait();

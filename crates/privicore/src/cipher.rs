@@ -35,18 +35,17 @@
 
 use std::fmt;
 use std::io;
-use std::pin::pin;
 
 use aes::Aes256;
 use aes::cipher::{
     BlockCipherEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCore, array::Array,
 };
 use bytes::{Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use ghash::GHash;
 use ghash::universal_hash::UniversalHash;
 use subtle::ConstantTimeEq;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use zeroize::Zeroize;
 
 use crate::vault_key::VaultKey;
@@ -94,6 +93,7 @@ pub enum CipherError {
     TooLong,
 }
 
+pub(crate) mod chunks;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
@@ -598,6 +598,21 @@ impl Decryptor {
     /// [`CipherError::TooLong`] when the ciphertext passes [`MAX_PLAINTEXT_LEN`]. After an
     /// error the decryptor is spent: later calls, and [`Decryptor::finish`], return it again.
     pub fn update(&mut self, wire: &[u8]) -> Result<ProvisionalPlaintext<'_>, CipherError> {
+        let mut out = std::mem::take(&mut self.out);
+        let released = self.release_into(wire, &mut out);
+        self.out = out;
+        Ok(ProvisionalPlaintext {
+            bytes: &self.out[..released?],
+        })
+    }
+
+    /// The core of `update`: decrypts what `wire` lets it release into the start of `out`
+    /// (grown if it is too short, never shrunk) and returns how many bytes that is.
+    pub(crate) fn release_into(
+        &mut self,
+        wire: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, CipherError> {
         self.seen = self.seen.saturating_add(wire.len() as u64);
         let mut input = wire;
 
@@ -607,7 +622,7 @@ impl Decryptor {
             *have += take;
             input = &input[take..];
             if *have < IV_LEN {
-                return Ok(ProvisionalPlaintext { bytes: &[] });
+                return Ok(0);
             }
             let gcm = Gcm::new(key, iv);
             self.state = DecryptState::Body(Box::new(gcm));
@@ -616,14 +631,14 @@ impl Decryptor {
         let gcm = match &mut self.state {
             DecryptState::Body(gcm) => gcm,
             DecryptState::Failed(err) => return Err(*err),
-            DecryptState::Iv { .. } => return Ok(ProvisionalPlaintext { bytes: &[] }),
+            DecryptState::Iv { .. } => return Ok(0),
         };
 
         let available = self.tail_len + input.len();
         if available <= TAG_LEN {
             self.tail[self.tail_len..available].copy_from_slice(input);
             self.tail_len = available;
-            return Ok(ProvisionalPlaintext { bytes: &[] });
+            return Ok(0);
         }
 
         // Release everything but the last TAG_LEN bytes of (held-back tail || input),
@@ -631,12 +646,12 @@ impl Decryptor {
         let release = available - TAG_LEN;
         let from_tail = self.tail_len.min(release);
         let from_input = release - from_tail;
-        if self.out.len() < release {
-            // `out` only grows: it keeps the length of the largest release so far, so that
-            // it is not zero-filled again for every chunk.
-            self.out.resize(release, 0);
+        if out.len() < release {
+            // A reused `out` keeps the length of the largest release so far, so that it is
+            // not zero-filled again for every chunk.
+            out.resize(release, 0);
         }
-        let (head, body) = self.out[..release].split_at_mut(from_tail);
+        let (head, body) = out[..release].split_at_mut(from_tail);
         let decrypted = gcm
             .decrypt_into(&self.tail[..from_tail], head)
             .and_then(|()| gcm.decrypt_into(&input[..from_input], body));
@@ -650,13 +665,11 @@ impl Decryptor {
         self.tail_len = TAG_LEN;
 
         if let Err(err) = decrypted {
-            self.out.clear();
+            out.clear();
             self.state = DecryptState::Failed(err);
             return Err(err);
         }
-        Ok(ProvisionalPlaintext {
-            bytes: &self.out[..release],
-        })
+        Ok(release)
     }
 
     /// Ends the payload and checks the tag in constant time. Only `Ok` makes the plaintext
@@ -789,7 +802,7 @@ pub enum DecryptStreamError<E> {
 /// after `Ok`, and delete it on any error. On error the writer may hold any prefix of the
 /// (unauthenticated) plaintext.
 ///
-/// The writer is flushed before the tag is checked; it is not shut down.
+/// The writer is flushed, not shut down, before `Ok` is returned.
 ///
 /// # Errors
 ///
@@ -824,23 +837,7 @@ where
     B: AsRef<[u8]>,
     W: AsyncWrite + Unpin + ?Sized,
 {
-    let mut stream = pin!(stream);
-    let mut dec = Decryptor::new(key);
-    let mut written: u64 = 0;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(DecryptStreamError::Source)?;
-        let plain = dec.update(chunk.as_ref())?;
-        if !plain.is_empty() {
-            writer
-                .write_all(plain.provisional_bytes())
-                .await
-                .map_err(DecryptStreamError::Write)?;
-            written += plain.len() as u64;
-        }
-    }
-    writer.flush().await.map_err(DecryptStreamError::Write)?;
-    dec.finish()?;
-    Ok(written)
+    chunks::write_plaintext(chunks::decrypt_chunks(key, stream), writer).await
 }
 
 #[cfg(test)]

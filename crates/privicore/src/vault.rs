@@ -307,10 +307,13 @@ impl Vault {
                     .client()
                     .call_once(OP, || transfer.download_data().auth(auth.as_str()).send())
                     .await?;
-                // Read from the socket on a task of its own, a few chunks ahead of the
-                // decryption.
-                let stream = pipeline::ahead(response.into_inner_stream());
-                cipher::decrypt_to_writer(&self.key, stream, writer)
+                // Decrypted on a task of its own, a few chunks ahead of the writer, while
+                // hyper's connection task reads the socket.
+                let chunks = pipeline::ahead(cipher::chunks::decrypt_chunks(
+                    &self.key,
+                    response.into_inner_stream(),
+                ));
+                cipher::chunks::write_plaintext(chunks, writer)
                     .await
                     .map_err(|e| match e {
                         DecryptStreamError::Source(source) => Error::Transport {

@@ -46,7 +46,52 @@ const SIDES: [&str; 3] = ["stream-sdk", "stream-raw", "stream-raw-gcm"];
 struct Side {
     store_s: f64,
     retrieve_s: f64,
+    /// CPU seconds (user + system) of this side's process, and of the mock process, during
+    /// each phase: where the time went, and how much of the two cores was left idle.
+    store_cpu_s: Cpu,
+    retrieve_cpu_s: Cpu,
     peak_rss_kib: u64,
+}
+
+/// CPU seconds used during one phase.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+struct Cpu {
+    client: f64,
+    mock: f64,
+}
+
+/// A phase's wall time and CPU time, measured from [`Phase::start`] to [`Phase::end`].
+struct Phase<'a> {
+    started: Instant,
+    client: f64,
+    mock: f64,
+    mock_pid: &'a str,
+}
+
+impl<'a> Phase<'a> {
+    fn start(mock_pid: &'a str) -> Self {
+        Self {
+            client: machine::cpu_seconds("self").unwrap_or(0.0),
+            mock: machine::cpu_seconds(mock_pid).unwrap_or(0.0),
+            mock_pid,
+            started: Instant::now(),
+        }
+    }
+
+    fn end(self) -> (f64, Cpu) {
+        let wall = self.started.elapsed().as_secs_f64();
+        let cpu = Cpu {
+            client: machine::cpu_seconds("self").unwrap_or(0.0) - self.client,
+            mock: machine::cpu_seconds(self.mock_pid).unwrap_or(0.0) - self.mock,
+        };
+        (wall, cpu)
+    }
+}
+
+/// What one side measured, before its peak memory is known.
+struct Timings {
+    store: (f64, Cpu),
+    retrieve: (f64, Cpu),
 }
 
 impl Side {
@@ -102,6 +147,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
         let output = tokio::process::Command::new(&ctx.paths.exe)
             .args(["--child", name, "--api", &mock.api, "--ws", &mock.ws])
             .args(["--user", user, "--bytes", &size.to_string()])
+            .args(["--mock-pid", &mock.pid().to_string()])
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())
             .output()
@@ -155,9 +201,31 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
             "aes_gcm_in_memory": direction(&gcm, |s| s.retrieve_s),
         },
     });
+    // Median CPU seconds per phase, and what the two cores had left: 2 x wall - used.
+    let cpu = |sides: &[Side], wall: fn(&Side) -> f64, cpu: fn(&Side) -> Cpu| {
+        let client = median(sides.iter().map(|s| cpu(s).client));
+        let mock = median(sides.iter().map(|s| cpu(s).mock));
+        let idle = median(
+            sides
+                .iter()
+                .map(|s| 2.0 * wall(s) - cpu(s).client - cpu(s).mock),
+        );
+        json!({ "client": client, "mock": mock, "idle_of_two_cores": idle })
+    };
+    let cpu_s = json!({
+        "store": {
+            "sdk": cpu(&sdk, |s| s.store_s, |s| s.store_cpu_s),
+            "raw": cpu(&raw, |s| s.store_s, |s| s.store_cpu_s),
+        },
+        "retrieve": {
+            "sdk": cpu(&sdk, |s| s.retrieve_s, |s| s.retrieve_cpu_s),
+            "raw": cpu(&raw, |s| s.retrieve_s, |s| s.retrieve_cpu_s),
+        },
+    });
     let detail = |what: &str| {
         json!({
             "what": what,
+            "cpu_s_median": cpu_s,
             "payload_bytes": size,
             "payload_mib": size as f64 / MIB as f64,
             "rounds_per_side": rounds,
@@ -245,13 +313,15 @@ async fn upload_cap(raw: &Raw, urls: &Urls, declared: u64) -> Result<Option<u64>
     Ok(Some(cap))
 }
 
-/// The child's command line: `--child <side> --api URL --ws URL --user NAME --bytes N`.
+/// The child's command line:
+/// `--child <side> --api URL --ws URL --user NAME --bytes N --mock-pid PID`.
 struct ChildArgs {
     side: String,
     api: String,
     ws: String,
     user: String,
     bytes: u64,
+    mock_pid: String,
 }
 
 impl ChildArgs {
@@ -275,6 +345,7 @@ impl ChildArgs {
             bytes: value("--bytes")?
                 .parse()
                 .map_err(|_| "--bytes needs a number")?,
+            mock_pid: value("--mock-pid")?,
         })
     }
 }
@@ -284,7 +355,7 @@ pub fn child_main(args: &[String]) -> Result<()> {
     let args = ChildArgs::parse(args)?;
     // The same runtime as the parent's figures run on.
     let runtime = client_runtime()?;
-    let (store_s, retrieve_s) = runtime.block_on(async {
+    let timings = runtime.block_on(async {
         match args.side.as_str() {
             "stream-sdk" => sdk_side(&args).await,
             "stream-raw" => raw_side(&args, false).await,
@@ -293,15 +364,17 @@ pub fn child_main(args: &[String]) -> Result<()> {
         }
     })?;
     let side = Side {
-        store_s,
-        retrieve_s,
+        store_s: timings.store.0,
+        retrieve_s: timings.retrieve.0,
+        store_cpu_s: timings.store.1,
+        retrieve_cpu_s: timings.retrieve.1,
         peak_rss_kib: machine::peak_rss_kib().unwrap_or(0),
     };
     println!("{}", serde_json::to_string(&side)?);
     Ok(())
 }
 
-async fn sdk_side(args: &ChildArgs) -> Result<(f64, f64)> {
+async fn sdk_side(args: &ChildArgs) -> Result<Timings> {
     let client = sdk::client(&args.api, &args.ws)?;
     let session = sdk::login(&client, &args.user).await?;
     let vault = session.vault(VaultKey::generate());
@@ -310,27 +383,27 @@ async fn sdk_side(args: &ChildArgs) -> Result<(f64, f64)> {
     let warm = vault.store(b"warm-up", &options).await?;
     vault.delete(&warm).await?;
 
-    let started = Instant::now();
+    let phase = Phase::start(&args.mock_pid);
     let token = vault
         .store_reader(Pattern::new(args.bytes), &options)
         .await?;
-    let store_s = started.elapsed().as_secs_f64();
+    let store = phase.end();
 
     let mut verify = Verify::default();
-    let started = Instant::now();
+    let phase = Phase::start(&args.mock_pid);
     let written = vault.retrieve_to_writer(&token, &mut verify).await?;
-    let retrieve_s = started.elapsed().as_secs_f64();
+    let retrieve = phase.end();
     if written != args.bytes || !verify.verified(args.bytes) {
         return Err("the SDK's round trip did not give the payload back".into());
     }
     // Frees the mock's copy before the next round.
     vault.delete(&token).await?;
-    Ok((store_s, retrieve_s))
+    Ok(Timings { store, retrieve })
 }
 
 /// One round by hand: streaming the plaintext as it is (`encrypt` false), or the simplest
 /// encrypting equivalent (`encrypt` true): `aes-gcm` on the whole payload in memory.
-async fn raw_side(args: &ChildArgs, encrypt: bool) -> Result<(f64, f64)> {
+async fn raw_side(args: &ChildArgs, encrypt: bool) -> Result<Timings> {
     let mut raw = Raw::login(&args.api, &args.user, sdk::PASSWORD).await?;
     raw.connect_acks(&args.ws).await?;
     let urls = Urls::new(&args.api);
@@ -340,7 +413,7 @@ async fn raw_side(args: &ChildArgs, encrypt: bool) -> Result<(f64, f64)> {
     let gcm = if encrypt { Some(new_gcm()?) } else { None };
     let size = usize::try_from(args.bytes).map_err(|_| "the payload does not fit in memory")?;
 
-    let started = Instant::now();
+    let phase = Phase::start(&args.mock_pid);
     let id = raw
         .command(&urls.reserve, &[("context", "stream"), ("ttl", "5")])
         .await?;
@@ -366,9 +439,9 @@ async fn raw_side(args: &ChildArgs, encrypt: bool) -> Result<(f64, f64)> {
         .await?
         .error_for_status()?;
     let token = store::configure(&raw, &urls, &temporary.token, args.bytes).await?;
-    let store_s = started.elapsed().as_secs_f64();
+    let store = phase.end();
 
-    let started = Instant::now();
+    let phase = Phase::start(&args.mock_pid);
     let response = raw
         .post(&urls.request_data)
         .form(&[("token", token.as_str())])
@@ -409,13 +482,13 @@ async fn raw_side(args: &ChildArgs, encrypt: bool) -> Result<(f64, f64)> {
             plaintext.len() == size && payload::matches(0, plaintext)
         }
     };
-    let retrieve_s = started.elapsed().as_secs_f64();
+    let retrieve = phase.end();
     if !verified {
         return Err("the baseline's round trip did not give the payload back".into());
     }
     raw.command(&urls.delete, &[("token", token.as_str())])
         .await?;
-    Ok((store_s, retrieve_s))
+    Ok(Timings { store, retrieve })
 }
 
 fn new_gcm() -> Result<Aes256Gcm> {
