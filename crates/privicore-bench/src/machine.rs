@@ -15,6 +15,8 @@ pub struct Machine {
     /// Whether the CPU advertises AES-NI and carry-less multiplication (what AES-GCM needs
     /// to be fast).
     pub aes_ni: bool,
+    /// The AES-256-GCM engine the SDK chose on this machine ([`privicore::cipher::engine`]).
+    pub cipher_engine: &'static str,
     /// `MemTotal`, in GiB.
     pub memory_gib: f64,
     /// The kernel release.
@@ -44,6 +46,7 @@ impl Machine {
             cpu: field("model name").unwrap_or_else(|| "unknown".into()),
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             aes_ni: has("aes") && has("pclmulqdq"),
+            cipher_engine: privicore::cipher::engine(),
             memory_gib: (memory_kib as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0,
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|s| s.trim().to_owned())
@@ -55,10 +58,11 @@ impl Machine {
     /// One line for the log.
     pub fn summary(&self) -> String {
         format!(
-            "{} ({} cores{}, {} GiB), {}",
+            "{} ({} cores{}, {} AES-GCM engine, {} GiB), {}",
             self.cpu,
             self.cores,
             if self.aes_ni { ", AES-NI" } else { "" },
+            self.cipher_engine,
             self.memory_gib,
             self.rustc
         )

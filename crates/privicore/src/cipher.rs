@@ -329,6 +329,23 @@ fn random_iv() -> [u8; IV_LEN] {
     iv
 }
 
+/// Which AES-256-GCM implementation this process uses, for diagnostics and benchmark
+/// reports: `"vaes"` on x86-64 processors with VAES, VPCLMULQDQ and AVX2 (sixteen blocks per
+/// pass, keystream and GHASH together), `"portable"` elsewhere (RustCrypto's `aes`, `ctr` and
+/// `ghash`, which use AES-NI and PCLMULQDQ where they exist). Both produce the same bytes.
+///
+/// ```
+/// assert!(["vaes", "portable"].contains(&privicore::cipher::engine()));
+/// ```
+#[must_use]
+pub fn engine() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if wide::supported() {
+        return "vaes";
+    }
+    "portable"
+}
+
 /// Encrypts `plaintext` with a fresh random IV into `IV || ciphertext || tag`.
 ///
 /// # Errors
@@ -1014,6 +1031,9 @@ mod tests {
         );
         #[cfg(not(target_arch = "x86_64"))]
         assert!(matches!(gcm.engine, Engine::Portable(_)));
+        let wide = !matches!(gcm.engine, Engine::Portable(_));
+        assert_eq!(engine(), if wide { "vaes" } else { "portable" });
+        eprintln!("cipher engine on this machine: {}", engine());
     }
 
     #[test]
