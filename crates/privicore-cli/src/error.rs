@@ -1,7 +1,7 @@
 //! The one error type of the tool: a message for one line of stderr and an exit code.
 //!
 //! Every failure ends as `error: <what was being done>: <why>` on stderr, exit code 1 (2 for
-//! usage errors). Messages are built from `Display` only, never `Debug`, and the SDK's errors
+//! usage errors, 130 after Ctrl-C). Messages are built from `Display` only, never `Debug`, and the SDK's errors
 //! are written so that they carry no secret; the tool's own messages name variables and files,
 //! never their values.
 
@@ -39,6 +39,14 @@ impl CliError {
         Self {
             quiet: true,
             ..Self::new("standard output was closed")
+        }
+    }
+
+    /// The command was stopped by Ctrl-C (exit code 130, as shells report SIGINT).
+    pub fn interrupted() -> Self {
+        Self {
+            code: 130,
+            ..Self::new("interrupted; nothing partial was kept")
         }
     }
 

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return report(&CliError::new(format!("cannot start the runtime: {e}"))),
     };
-    let result = runtime.block_on(commands::run(cli.command));
+    let result = runtime.block_on(commands::run_until_interrupted(cli.command));
     // A blocking read of stdin may still be parked; do not wait for it.
     runtime.shutdown_timeout(Duration::from_millis(500));
     match result {

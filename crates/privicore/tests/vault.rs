@@ -205,6 +205,41 @@ async fn a_wrong_key_a_tampered_and_a_truncated_payload_fail_and_leave_no_file()
 }
 
 #[tokio::test]
+async fn a_retrieval_into_a_file_that_is_cancelled_half_way_leaves_nothing_behind() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "cancelled@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let token = vault
+        .store(&payload(2 * 1024 * 1024, 3), &StoreOptions::new("cancel"))
+        .await
+        .expect("stored");
+    let dir = tempdir();
+    let target = dir.join("out.bin");
+    // Every request now waits, so the retrieval is still running when the cancel comes.
+    mock.faults()
+        .update(|f| f.latency = std::time::Duration::from_millis(300));
+    let part_appeared = async {
+        while leftovers(&dir).is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    };
+    tokio::select! {
+        result = vault.retrieve_to_file(&token, &target) => {
+            panic!("the retrieval finished before it could be cancelled: {result:?}")
+        }
+        () = part_appeared => {}
+    }
+    // The retrieval future is dropped here, half way.
+    assert!(
+        leftovers(&dir).is_empty(),
+        "left behind: {:?}",
+        leftovers(&dir)
+    );
+    assert!(!target.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn update_and_delete_go_through_the_same_handle() {
     let (_mock, client) = common::start().await;
     let session = common::provisioned(&client, "update@test").await;

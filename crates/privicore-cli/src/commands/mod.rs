@@ -12,6 +12,24 @@ use crate::cli::{Command, KeyCommand, OauthCommand, ProfileCommand, TokensComman
 use crate::error::Result;
 
 /// Runs one command to completion.
+/// Runs `command` until it ends or Ctrl-C comes. On Ctrl-C the command's future is dropped,
+/// which is what cleans up after it: a retrieval's temporary file is deleted, an upload is
+/// abandoned before its token is configured. The process must not simply die on the signal,
+/// which would leave such files behind. `mock` is the exception: it stops cleanly on the
+/// signal by itself.
+pub async fn run_until_interrupted(command: Command) -> Result<()> {
+    if matches!(command, Command::Mock(_)) {
+        return run(command).await;
+    }
+    tokio::select! {
+        result = run(command) => result,
+        // If the signal cannot be listened for, the branch is disabled and the command runs
+        // on as it would have without this.
+        Ok(()) = tokio::signal::ctrl_c() => Err(crate::error::CliError::interrupted()),
+    }
+}
+
+/// Runs `command`.
 pub async fn run(command: Command) -> Result<()> {
     match command {
         Command::Demo(args) => demo::run(args).await,

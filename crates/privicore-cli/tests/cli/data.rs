@@ -237,3 +237,68 @@ fn retrieving_with_the_wrong_key_leaves_no_file() {
         .code(1)
         .stderr(predicate::str::contains("discard"));
 }
+
+#[test]
+fn ctrl_c_during_a_retrieval_into_a_file_exits_130_and_leaves_no_file() {
+    let mock = Mock::start();
+    let key = setup(&mock, "interrupted-user");
+    let file = mock.path("payload");
+    std::fs::write(&file, noise(1_000_000, 4)).expect("write");
+    let token = stdout(
+        mock.as_user("interrupted-user", &key)
+            .arg("store")
+            .arg(&file),
+    );
+    // Every request now waits, so the retrieval is still running when the signal comes.
+    mock.server
+        .faults()
+        .update(|f| f.latency = std::time::Duration::from_millis(400));
+    let target = mock.path("out");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_privicore"));
+    command
+        .env_clear()
+        .env("HOME", mock.dir.path())
+        .env("XDG_CONFIG_HOME", mock.path("config"))
+        .env("PRIVICORE_API_URL", mock.server.api_url())
+        .env("PRIVICORE_WS_URL", mock.server.ws_url())
+        .env("PRIVICORE_USERNAME", "interrupted-user")
+        .env("PRIVICORE_PASSWORD", crate::common::PASSWORD)
+        .env("PRIVICORE_VAULT_KEY", &key)
+        .args(["retrieve", token.trim(), "-o"])
+        .arg(&target)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("starts");
+    let parts = || -> Vec<String> {
+        std::fs::read_dir(mock.dir.path())
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".part"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while parts().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary file appeared"
+        );
+        assert!(
+            child.try_wait().expect("waits").is_none(),
+            "the retrieval ended before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let output = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "stderr: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(parts().is_empty(), "left behind: {:?}", parts());
+    assert!(!target.exists());
+}
