@@ -112,7 +112,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
     };
     let wanted = ctx.pick(64 * MIB, 1024 * MIB);
     // A multiple of the three sides, so that each side runs first, second and third alike.
-    let rounds = ctx.pick(3, 6);
+    let rounds = ctx.pick(3, 9);
     let (sdk_user, raw_user, size) = ctx.runtime.block_on(async {
         let client = sdk::client(&mock.api, &mock.ws)?;
         let (sdk_user, _) = sdk::provision(&client, "stream-sdk").await?;
