@@ -122,6 +122,23 @@ pub async fn login(login: &LoginArgs) -> Result<Session> {
         .with_context(|| format!("log in as {username}"))
 }
 
+/// Logs in, runs `work` with the session, then revokes the login token whatever `work`
+/// returned, so that a command leaves no live token on the server. A failure to revoke does
+/// not change the command's result (the token expires by itself); it is noted on stderr.
+pub async fn logged_in<T>(
+    login_args: &LoginArgs,
+    work: impl AsyncFnOnce(&Session) -> Result<T>,
+) -> Result<T> {
+    let session = login(login_args).await?;
+    let result = work(&session).await;
+    if let Err(e) = session.logout().await {
+        crate::output::note(format_args!(
+            "note: could not revoke the login token ({e}); it expires by itself"
+        ));
+    }
+    result
+}
+
 /// The token file: the one given, else `privicore/oauth-tokens.json` in the user's config
 /// directory, else `./privicore-oauth.json`. The second is created on first use (mode `0700`
 /// on Unix), so that the default works on a fresh machine.

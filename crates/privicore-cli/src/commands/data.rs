@@ -26,27 +26,29 @@ pub async fn store(args: StoreArgs) -> Result<()> {
     // file fails at once, without logging in.
     let key = settings::vault_key()?;
     let source = Source::open(&args.file).await?;
-    let session = settings::login(&args.login).await?;
-    let vault = session.vault(key);
-    let (token, size) = store_reader(
-        &vault,
-        source.reader,
-        source.size,
-        &StoreOptions::new(args.context.clone()).file_name(source.name.clone()),
-        &source.name,
-    )
+    settings::logged_in(&args.login, async |session| {
+        let vault = session.vault(key);
+        let (token, size) = store_reader(
+            &vault,
+            source.reader,
+            source.size,
+            &StoreOptions::new(args.context.clone()).file_name(source.name.clone()),
+            &source.name,
+        )
+        .await
+        .with_context(|| format!("store {}", args.file.display()))?;
+        if args.json {
+            output::json(&Stored {
+                token: token.as_str(),
+                file: args.file.display().to_string(),
+                size,
+                context: &args.context,
+            })
+        } else {
+            output::line(token)
+        }
+    })
     .await
-    .with_context(|| format!("store {}", args.file.display()))?;
-    if args.json {
-        output::json(&Stored {
-            token: token.as_str(),
-            file: args.file.display().to_string(),
-            size,
-            context: &args.context,
-        })
-    } else {
-        output::line(token)
-    }
 }
 
 /// Stores everything `reader` yields, with a progress bar of `size` bytes when it is known,
@@ -110,7 +112,7 @@ impl Source {
 /// `privicore retrieve TOKEN [-o FILE]`.
 pub async fn retrieve(args: RetrieveArgs) -> Result<()> {
     let key = settings::vault_key()?;
-    let session = settings::login(&args.login).await?;
+    settings::logged_in(&args.login, async |session| {
     let vault = session.vault(key);
     let what = format!("retrieve {}", args.token);
     match &args.output {
@@ -141,6 +143,8 @@ pub async fn retrieve(args: RetrieveArgs) -> Result<()> {
             }
         }
     }
+    })
+    .await
 }
 
 /// Adds the likely cause to errors whose message alone leaves a person guessing.

@@ -25,32 +25,34 @@ struct Registered<'a> {
 
 /// `privicore oauth register NAME --redirect-uri U --scopes S`.
 pub async fn register(args: RegisterArgs) -> Result<()> {
-    let session = settings::login(&args.login).await?;
-    let apps = session.oauth();
-    let id = apps
-        .register(&args.name, &args.redirect_uri, &args.scopes)
-        .await
-        .with_context(|| format!("register the application {}", args.name))?;
-    let credentials = apps
-        .configuration(&id)
-        .await
-        .with_context(|| format!("read the client credentials of application {id}"))?;
-    output::note(
-        "the client secret is shown this once (the server never shows it again): store it now, \
+    settings::logged_in(&args.login, async |session| {
+        let apps = session.oauth();
+        let id = apps
+            .register(&args.name, &args.redirect_uri, &args.scopes)
+            .await
+            .with_context(|| format!("register the application {}", args.name))?;
+        let credentials = apps
+            .configuration(&id)
+            .await
+            .with_context(|| format!("read the client credentials of application {id}"))?;
+        output::note(
+            "the client secret is shown this once (the server never shows it again): store it now, \
          e.g. in PRIVICORE_CLIENT_SECRET for `privicore oauth authorize`",
-    );
-    if args.json {
-        return output::json(&Registered {
-            application_id: id.as_str(),
-            client_id: &credentials.client_id,
-            client_secret: credentials.client_secret.expose_secret(),
-        });
-    }
-    output::line(format!(
-        "application id  {id}\nclient id       {}\nclient secret   {}",
-        credentials.client_id,
-        credentials.client_secret.expose_secret()
-    ))
+        );
+        if args.json {
+            return output::json(&Registered {
+                application_id: id.as_str(),
+                client_id: &credentials.client_id,
+                client_secret: credentials.client_secret.expose_secret(),
+            });
+        }
+        output::line(format!(
+            "application id  {id}\nclient id       {}\nclient secret   {}",
+            credentials.client_id,
+            credentials.client_secret.expose_secret()
+        ))
+    })
+    .await
 }
 
 /// What `authorize`, `refresh` and `inspect` print with `--json`: everything about the tokens
@@ -105,20 +107,22 @@ impl TokenSummary {
 pub async fn authorize(args: AuthorizeArgs) -> Result<()> {
     let secret = settings::client_secret()?;
     let path = settings::token_file(args.token_file.token_file.clone(), true)?;
-    let session = settings::login(&args.login).await?;
-    let application = session
-        .client()
-        .oauth_client(args.client_id.clone(), secret);
-    let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
-    let tokens = application
-        .authorize(&session, &scopes)
-        .await
-        .with_context(|| format!("authorize client {}", args.client_id))?;
-    FileTokenStore::new(&path)
-        .save(&tokens)
-        .await
-        .context("save the tokens")?;
-    TokenSummary::new(&path, &tokens).print(args.json, "authorized; tokens saved")
+    settings::logged_in(&args.login, async |session| {
+        let application = session
+            .client()
+            .oauth_client(args.client_id.clone(), secret);
+        let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+        let tokens = application
+            .authorize(session, &scopes)
+            .await
+            .with_context(|| format!("authorize client {}", args.client_id))?;
+        FileTokenStore::new(&path)
+            .save(&tokens)
+            .await
+            .context("save the tokens")?;
+        TokenSummary::new(&path, &tokens).print(args.json, "authorized; tokens saved")
+    })
+    .await
 }
 
 /// `privicore oauth refresh`: exchanges the refresh token for new tokens, saved to the file

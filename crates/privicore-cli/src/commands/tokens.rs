@@ -12,39 +12,41 @@ use crate::{output, settings};
 /// `privicore tokens list`: every token, page by page, printed as it arrives (a long list
 /// starts printing at once and is never held in memory whole).
 pub async fn list(args: ListArgs) -> Result<()> {
-    let session = settings::login(&args.login).await?;
-    let mut listing = session.data_tokens().list().per_page(args.per_page);
-    if let Some(context) = &args.context {
-        listing = listing.context(context.clone());
-    }
-    let mut items = listing.stream();
-    // Not locked across the awaits: the handle stays `Send`.
-    let mut out = std::io::stdout();
-    let mut count = 0u64;
-    if args.json {
-        // A JSON array written element by element: valid once the command succeeds.
-        write!(out, "[")?;
-        while let Some(item) = items.try_next().await.context("list data tokens")? {
-            let text = serde_json::to_string(&item)
-                .map_err(|e| CliError::new(format!("encode JSON: {e}")))?;
-            let separator = if count == 0 { "\n  " } else { ",\n  " };
-            write!(out, "{separator}{text}")?;
-            count += 1;
+    settings::logged_in(&args.login, async |session| {
+        let mut listing = session.data_tokens().list().per_page(args.per_page);
+        if let Some(context) = &args.context {
+            listing = listing.context(context.clone());
         }
-        writeln!(out, "{}]", if count == 0 { "" } else { "\n" })?;
-    } else {
-        while let Some(item) = items.try_next().await.context("list data tokens")? {
-            if count == 0 {
-                writeln!(out, "{}", header())?;
+        let mut items = listing.stream();
+        // Not locked across the awaits: the handle stays `Send`.
+        let mut out = std::io::stdout();
+        let mut count = 0u64;
+        if args.json {
+            // A JSON array written element by element: valid once the command succeeds.
+            write!(out, "[")?;
+            while let Some(item) = items.try_next().await.context("list data tokens")? {
+                let text = serde_json::to_string(&item)
+                    .map_err(|e| CliError::new(format!("encode JSON: {e}")))?;
+                let separator = if count == 0 { "\n  " } else { ",\n  " };
+                write!(out, "{separator}{text}")?;
+                count += 1;
             }
-            writeln!(out, "{}", row(&item))?;
-            count += 1;
+            writeln!(out, "{}]", if count == 0 { "" } else { "\n" })?;
+        } else {
+            while let Some(item) = items.try_next().await.context("list data tokens")? {
+                if count == 0 {
+                    writeln!(out, "{}", header())?;
+                }
+                writeln!(out, "{}", row(&item))?;
+                count += 1;
+            }
+            let noun = if count == 1 { "token" } else { "tokens" };
+            writeln!(out, "{count} data {noun}")?;
         }
-        let noun = if count == 1 { "token" } else { "tokens" };
-        writeln!(out, "{count} data {noun}")?;
-    }
-    out.flush()?;
-    Ok(())
+        out.flush()?;
+        Ok(())
+    })
+    .await
 }
 
 fn header() -> String {
@@ -77,11 +79,13 @@ fn row(item: &DataTokenItem) -> String {
 
 /// `privicore tokens delete TOKEN`.
 pub async fn delete(args: DeleteArgs) -> Result<()> {
-    let session = settings::login(&args.login).await?;
-    session
-        .data_tokens()
-        .delete(&args.token)
-        .await
-        .with_context(|| format!("delete {}", args.token))?;
-    output::line(format!("deleted {}", args.token))
+    settings::logged_in(&args.login, async |session| {
+        session
+            .data_tokens()
+            .delete(&args.token)
+            .await
+            .with_context(|| format!("delete {}", args.token))?;
+        output::line(format!("deleted {}", args.token))
+    })
+    .await
 }

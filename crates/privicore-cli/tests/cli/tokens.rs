@@ -138,3 +138,31 @@ fn wrong_credentials_and_missing_settings() {
         assert!(err.contains("PRIVICORE_USERNAME"), "{err}");
     }
 }
+
+#[test]
+fn every_command_revokes_its_login_token_whatever_the_outcome() {
+    let mock = Mock::start();
+    let (key, tokens) = stored(&mock, "revoker", 1);
+    let logins = || mock.server.count("authenticate");
+    let revokes = || mock.server.count("revoke_authorization_token");
+    let (logins_before, revokes_before) = (logins(), revokes());
+    let live = mock.server.stats().tokens;
+    stdout(mock.as_user("revoker", &key).args(["tokens", "list"]));
+    // A command that fails after logging in revokes too.
+    one_line_error(
+        mock.as_user("revoker", &key)
+            .args(["tokens", "delete", "no-such-token"]),
+        1,
+    );
+    stdout(
+        mock.as_user("revoker", &key)
+            .args(["tokens", "delete", &tokens[0]]),
+    );
+    assert_eq!(logins() - logins_before, 3);
+    assert_eq!(revokes() - revokes_before, 3);
+    assert_eq!(
+        mock.server.stats().tokens,
+        live,
+        "no live login token is left behind"
+    );
+}
