@@ -10,6 +10,25 @@ fn setup(mock: &Mock, user: &str) -> String {
     key()
 }
 
+/// A provisioned user who has stored `len` bytes of noise; returns the vault key and the token.
+fn stored(mock: &Mock, user: &str, len: usize) -> (String, String) {
+    let key = setup(mock, user);
+    let file = mock.path(&format!("{user}-payload"));
+    std::fs::write(&file, noise(len, 3)).expect("write");
+    let token = stdout(mock.as_user(user, &key).arg("store").arg(&file));
+    (key, token.trim().to_owned())
+}
+
+/// The temporary `.part` files in the scratch directory.
+fn part_files(mock: &Mock) -> Vec<String> {
+    std::fs::read_dir(mock.dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part"))
+        .collect()
+}
+
 #[test]
 fn store_prints_the_token_and_retrieve_gives_the_bytes_back() {
     let mock = Mock::start();
@@ -210,29 +229,21 @@ fn retrieving_an_unknown_token_fails() {
 #[test]
 fn retrieving_with_the_wrong_key_leaves_no_file() {
     let mock = Mock::start();
-    let key = setup(&mock, "wrong-key-user");
-    let file = mock.path("payload");
-    std::fs::write(&file, noise(100_000, 3)).expect("write");
-    let token = stdout(mock.as_user("wrong-key-user", &key).arg("store").arg(&file));
+    let (_, token) = stored(&mock, "wrong-key-user", 100_000);
     let target = mock.path("out");
     let other = crate::common::key();
     let err = one_line_error(
         mock.as_user("wrong-key-user", &other)
-            .args(["retrieve", token.trim(), "-o"])
+            .args(["retrieve", &token, "-o"])
             .arg(&target),
         1,
     );
     assert!(err.contains("PRIVICORE_VAULT_KEY"), "{err}");
     assert!(!target.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(mock.dir.path())
-        .expect("list")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
-        .collect();
-    assert!(leftovers.is_empty());
+    assert!(part_files(&mock).is_empty());
     // To stdout, the error says the bytes already written must be discarded.
     mock.as_user("wrong-key-user", &other)
-        .args(["retrieve", token.trim()])
+        .args(["retrieve", &token])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("discard"));
@@ -241,14 +252,7 @@ fn retrieving_with_the_wrong_key_leaves_no_file() {
 #[test]
 fn ctrl_c_during_a_retrieval_into_a_file_exits_130_and_leaves_no_file() {
     let mock = Mock::start();
-    let key = setup(&mock, "interrupted-user");
-    let file = mock.path("payload");
-    std::fs::write(&file, noise(1_000_000, 4)).expect("write");
-    let token = stdout(
-        mock.as_user("interrupted-user", &key)
-            .arg("store")
-            .arg(&file),
-    );
+    let (key, token) = stored(&mock, "interrupted-user", 1_000_000);
     // Every request now waits, so the retrieval is still running when the signal comes.
     mock.server
         .faults()
@@ -264,22 +268,14 @@ fn ctrl_c_during_a_retrieval_into_a_file_exits_130_and_leaves_no_file() {
         .env("PRIVICORE_USERNAME", "interrupted-user")
         .env("PRIVICORE_PASSWORD", crate::common::PASSWORD)
         .env("PRIVICORE_VAULT_KEY", &key)
-        .args(["retrieve", token.trim(), "-o"])
+        .args(["retrieve", &token, "-o"])
         .arg(&target)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().expect("starts");
-    let parts = || -> Vec<String> {
-        std::fs::read_dir(mock.dir.path())
-            .expect("list")
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".part"))
-            .collect()
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while parts().is_empty() {
+    while part_files(&mock).is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "no temporary file appeared"
@@ -299,6 +295,10 @@ fn ctrl_c_during_a_retrieval_into_a_file_exits_130_and_leaves_no_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "stderr: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(parts().is_empty(), "left behind: {:?}", parts());
+    assert!(
+        part_files(&mock).is_empty(),
+        "left behind: {:?}",
+        part_files(&mock)
+    );
     assert!(!target.exists());
 }
