@@ -36,21 +36,6 @@ pub fn transfer(label: &str, total: Option<u64>) -> ProgressBar {
     bar
 }
 
-/// A spinner for a wait whose progress cannot be measured (a retrieval into a file, which the
-/// SDK writes and moves into place itself).
-pub fn spinner(label: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    bar.set_style(style);
-    bar.set_message(label.to_owned());
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
-}
-
 /// Counts the bytes read through it on a progress bar.
 pub struct Reader<R> {
     inner: R,

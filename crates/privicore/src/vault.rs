@@ -340,15 +340,50 @@ impl Vault {
         token: impl AsRef<str>,
         path: impl AsRef<Path>,
     ) -> Result<u64> {
+        self.retrieve_to_file_with_progress(token, path, |_| {})
+            .await
+    }
+
+    /// As [`Vault::retrieve_to_file`], calling `progress` with the number of bytes written so
+    /// far each time more are written: for a progress bar. Those bytes are in the temporary
+    /// file, not yet verified; the file appears at `path` only if this returns `Ok`.
+    ///
+    /// ```no_run
+    /// # async fn example(vault: &privicore::Vault, token: &str) -> privicore::Result<()> {
+    /// let written = vault
+    ///     .retrieve_to_file_with_progress(token, "report.pdf", |bytes| {
+    ///         eprint!("\r{bytes} bytes");
+    ///     })
+    ///     .await?;
+    /// eprintln!("\rdone: {written} bytes");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::retrieve_to_writer`].
+    pub async fn retrieve_to_file_with_progress(
+        &self,
+        token: impl AsRef<str>,
+        path: impl AsRef<Path>,
+        progress: impl FnMut(u64) + Send,
+    ) -> Result<u64> {
         let path = path.as_ref();
         // Removed again on every way out but success, including this future being dropped
         // half way (a timeout, a `select!`, Ctrl-C in a program that handles it): what it
         // holds is not authenticated yet.
         let part = PartFile::new(temporary_path(path));
-        let mut file = tokio::fs::File::create(part.path())
+        let file = tokio::fs::File::create(part.path())
             .await
             .map_err(|e| Error::io("create the output file", e))?;
-        let written = self.retrieve_to_writer(token, &mut file).await?;
+        let mut counted = Progress {
+            inner: file,
+            written: 0,
+            report: Box::new(progress),
+        };
+        let written = self.retrieve_to_writer(token, &mut counted).await?;
+        let file = counted.inner;
         file.sync_all()
             .await
             .map_err(|e| Error::io("write the output file", e))?;
@@ -578,6 +613,45 @@ fn split_transfer_url(operation: &'static str, text: &str) -> Result<(String, St
     }
     base.push_str(url.path().trim_end_matches('/'));
     Ok((base, auth))
+}
+
+/// A writer that reports the running count of bytes written through it.
+struct Progress<'a, W> {
+    inner: W,
+    written: u64,
+    report: Box<dyn FnMut(u64) + Send + 'a>,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Progress<'_, W> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = poll
+            && n > 0
+        {
+            self.written += n as u64;
+            let written = self.written;
+            (self.report)(written);
+        }
+        poll
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// A temporary output file that is deleted when this is dropped, unless [`PartFile::keep`]

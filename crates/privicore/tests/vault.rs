@@ -240,6 +240,35 @@ async fn a_retrieval_into_a_file_that_is_cancelled_half_way_leaves_nothing_behin
 }
 
 #[tokio::test]
+async fn a_retrieval_into_a_file_reports_its_progress_up_to_the_whole_size() {
+    let (_mock, client) = common::start().await;
+    let session = common::provisioned(&client, "progress@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let data = payload(3 * 1024 * 1024 + 5, 8);
+    let token = vault
+        .store(&data, &StoreOptions::new("progress"))
+        .await
+        .expect("stored");
+    let dir = tempdir();
+    let target = dir.join("out.bin");
+    let mut seen: Vec<u64> = Vec::new();
+    let written = vault
+        .retrieve_to_file_with_progress(&token, &target, |n| seen.push(n))
+        .await
+        .expect("retrieved");
+    assert_eq!(written, data.len() as u64);
+    assert!(
+        seen.len() > 1,
+        "more than one report for 3 MiB: {}",
+        seen.len()
+    );
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "the count only grows");
+    assert_eq!(seen.last(), Some(&written));
+    assert!(std::fs::read(&target).expect("the file") == data);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn update_and_delete_go_through_the_same_handle() {
     let (_mock, client) = common::start().await;
     let session = common::provisioned(&client, "update@test").await;

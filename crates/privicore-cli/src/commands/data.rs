@@ -117,8 +117,13 @@ pub async fn retrieve(args: RetrieveArgs) -> Result<()> {
     let what = format!("retrieve {}", args.token);
     match &args.output {
         Some(path) => {
-            let bar = progress::spinner(&format!("retrieving into {}", path.display()));
-            let result = vault.retrieve_to_file(&args.token, path).await;
+            let bar = progress::transfer("retrieving", None);
+            let shown = bar.clone();
+            let result = vault
+                .retrieve_to_file_with_progress(&args.token, path, move |written| {
+                    shown.set_position(written);
+                })
+                .await;
             bar.finish_and_clear();
             let written = result.map_err(explain).context(&what)?;
             output::note(format!(

@@ -14,7 +14,6 @@ use futures::TryStreamExt;
 use privicore::{Client, FileTokenStore, KeyPair, StoreOptions, VaultKey};
 use privicore_mock::MockServer;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::io::AsyncWriteExt;
 
 use crate::cli::DemoArgs;
 use crate::commands::data;
@@ -163,19 +162,17 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let large_back = dir.path().join("large.back");
     timeline
         .step("retrieve large file", async {
-            // Into a file through a counting writer, for the progress bar (`privicore
-            // retrieve -o` uses `retrieve_to_file`, which has no progress to show); the
-            // comparison below reads it only once the payload has verified.
-            let file = tokio::fs::File::create(&large_back)
-                .await
-                .context("create large.back")?;
+            // Into a file that appears only once the payload has verified; the comparison
+            // below reads it only then.
             let bar = progress::transfer("large.bin", Some(large_size));
-            let mut out = progress::Writer::new(file, bar.clone());
-            let written = vault.retrieve_to_writer(&large_token, &mut out).await;
+            let shown = bar.clone();
+            let written = vault
+                .retrieve_to_file_with_progress(&large_token, &large_back, move |n| {
+                    shown.set_position(n);
+                })
+                .await;
             bar.finish_and_clear();
             let written = written?;
-            out.flush().await.context("write large.back")?;
-            drop(out);
             check(
                 written == large_size,
                 format!("{written} bytes of large.bin came back, not {large_size}"),
