@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use openapiv3::OpenAPI;
+
+use crate::examples;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use quote::quote;
 
@@ -40,7 +42,10 @@ pub fn run(options: &Options) -> Result<(), String> {
     let outputs = [
         (
             CLIENT_OUT,
-            format!("{HEADER}{}", line_docs(&rustfmt(&client_source(&spec)?)?)),
+            format!(
+                "{HEADER}{}",
+                examples::compile_examples(&line_docs(&rustfmt(&client_source(&spec)?)?))?
+            ),
         ),
         (TABLE_OUT, rustfmt(&operations::render(&spec)?)?),
     ];

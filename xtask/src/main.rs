@@ -8,6 +8,7 @@
 //! `cargo xtask bench [--quick]` runs the benchmarks (see `bench`).
 
 mod bench;
+mod examples;
 mod generate;
 mod operations;
 mod preflight;

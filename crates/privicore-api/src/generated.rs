@@ -8184,10 +8184,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/health`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.check_server_health()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn check_server_health(&self) -> builder::CheckServerHealth<'_> {
         builder::CheckServerHealth::new(self)
@@ -8206,12 +8208,16 @@ impl Client {
     /// Arguments:
     /// - `command_id`: Command id returned by any asynchronous command.
     /// - `body`
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let command_id: ::std::string::String = todo!();
+    /// # let body: privicore_api::types::EmptyObject = todo!();
     /// let response = client.request_command_status()
     ///     .command_id(command_id)
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn request_command_status(&self) -> builder::RequestCommandStatus<'_> {
         builder::RequestCommandStatus::new(self)
@@ -8227,11 +8233,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/register-profile`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterProfileBody = todo!();
     /// let response = client.register_profile()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_profile(&self) -> builder::RegisterProfile<'_> {
         builder::RegisterProfile::new(self)
@@ -8245,11 +8254,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/authenticate`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::AuthenticateBody = todo!();
     /// let response = client.authenticate()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
@@ -8263,10 +8275,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/profile/retrieve-profile-id`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.retrieve_profile_id()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_profile_id(&self) -> builder::RetrieveProfileId<'_> {
         builder::RetrieveProfileId::new(self)
@@ -8282,11 +8296,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/change-password`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ChangePasswordBody = todo!();
     /// let response = client.change_password()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn change_password(&self) -> builder::ChangePassword<'_> {
         builder::ChangePassword::new(self)
@@ -8300,11 +8317,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/generate-token-qr`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::EmptyForm = todo!();
     /// let response = client.generate_token_qr()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn generate_token_qr(&self) -> builder::GenerateTokenQr<'_> {
         builder::GenerateTokenQr::new(self)
@@ -8318,11 +8338,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/reauthorize-authorization-token`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ReauthorizeAuthorizationTokenBody = todo!();
     /// let response = client.reauthorize_authorization_token()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn reauthorize_authorization_token(&self) -> builder::ReauthorizeAuthorizationToken<'_> {
         builder::ReauthorizeAuthorizationToken::new(self)
@@ -8334,11 +8357,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/revoke-authorization-token`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::EmptyForm = todo!();
     /// let response = client.revoke_authorization_token()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn revoke_authorization_token(&self) -> builder::RevokeAuthorizationToken<'_> {
         builder::RevokeAuthorizationToken::new(self)
@@ -8352,11 +8378,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/authorization-token/expiry`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::EmptyForm = todo!();
     /// let response = client.retrieve_token_expiry()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_token_expiry(&self) -> builder::RetrieveTokenExpiry<'_> {
         builder::RetrieveTokenExpiry::new(self)
@@ -8372,11 +8401,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/oauth-application-register`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterOauthApplicationBody = todo!();
     /// let response = client.register_oauth_application()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_oauth_application(&self) -> builder::RegisterOauthApplication<'_> {
         builder::RegisterOauthApplication::new(self)
@@ -8390,11 +8422,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/profile/retrieve-oauth-application-configuration`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RetrieveOauthApplicationConfigurationBody = todo!();
     /// let response = client.retrieve_oauth_application_configuration()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_oauth_application_configuration(
         &self,
@@ -8416,13 +8451,18 @@ impl Client {
     /// - `client_id`: Client id from the application configuration.
     /// - `nonce`: Single-use nonce; repeat it when retrieving the code.
     /// - `scope`: Requested scopes (the key is repeated per scope).
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let client_id: ::std::string::String = todo!();
+    /// # let nonce: ::std::string::String = todo!();
+    /// # let scope: ::std::vec::Vec<::std::string::String> = todo!();
     /// let response = client.request_oauth_authorization_code()
     ///     .client_id(client_id)
     ///     .nonce(nonce)
     ///     .scope(scope)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn request_oauth_authorization_code(&self) -> builder::RequestOauthAuthorizationCode<'_> {
         builder::RequestOauthAuthorizationCode::new(self)
@@ -8434,11 +8474,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/oauth-application/retrieve-authorization-code`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RetrieveOauthAuthorizationCodeBody = todo!();
     /// let response = client.retrieve_oauth_authorization_code()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_oauth_authorization_code(&self) -> builder::RetrieveOauthAuthorizationCode<'_> {
         builder::RetrieveOauthAuthorizationCode::new(self)
@@ -8454,11 +8497,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/oauth-application/obtain-access-token`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ObtainOauthAccessTokenBody = todo!();
     /// let response = client.obtain_oauth_access_token()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn obtain_oauth_access_token(&self) -> builder::ObtainOauthAccessToken<'_> {
         builder::ObtainOauthAccessToken::new(self)
@@ -8475,12 +8521,16 @@ impl Client {
     /// Arguments:
     /// - `page`: Page number, starting at 1 (inferred).
     /// - `per_page`: Items per page (inferred).
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let page: ::std::num::NonZeroU64 = todo!();
+    /// # let per_page: ::std::num::NonZeroU64 = todo!();
     /// let response = client.list_oauth_applications()
     ///     .page(page)
     ///     .per_page(per_page)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_oauth_applications(&self) -> builder::ListOauthApplications<'_> {
         builder::ListOauthApplications::new(self)
@@ -8494,10 +8544,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/oauth-application/retrieve-oauth-application-scope`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.retrieve_oauth_application_scope()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_oauth_application_scope(&self) -> builder::RetrieveOauthApplicationScope<'_> {
         builder::RetrieveOauthApplicationScope::new(self)
@@ -8511,11 +8563,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/oauth-application/refresh-access-token`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RefreshOauthAccessTokenBody = todo!();
     /// let response = client.refresh_oauth_access_token()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn refresh_oauth_access_token(&self) -> builder::RefreshOauthAccessToken<'_> {
         builder::RefreshOauthAccessToken::new(self)
@@ -8529,10 +8584,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/public-key/generate-keys`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.generate_key_pair()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn generate_key_pair(&self) -> builder::GenerateKeyPair<'_> {
         builder::GenerateKeyPair::new(self)
@@ -8548,11 +8605,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/public-key/register-public-key`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterPublicKeyBody = todo!();
     /// let response = client.register_public_key()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_public_key(&self) -> builder::RegisterPublicKey<'_> {
         builder::RegisterPublicKey::new(self)
@@ -8564,10 +8624,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/public-key/retrieve-public-key`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.retrieve_public_key()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_public_key(&self) -> builder::RetrievePublicKey<'_> {
         builder::RetrievePublicKey::new(self)
@@ -8581,10 +8643,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/dptcab/public-key`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.retrieve_cab_public_key()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_cab_public_key(&self) -> builder::RetrieveCabPublicKey<'_> {
         builder::RetrieveCabPublicKey::new(self)
@@ -8600,11 +8664,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/reserve-token-space`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ReserveTokenSpaceBody = todo!();
     /// let response = client.reserve_token_space()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn reserve_token_space(&self) -> builder::ReserveTokenSpace<'_> {
         builder::ReserveTokenSpace::new(self)
@@ -8620,11 +8687,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `command_id`: Command id of reserve-token-space.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let command_id: ::std::string::String = todo!();
     /// let response = client.retrieve_temporary_data_token()
     ///     .command_id(command_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_temporary_data_token(&self) -> builder::RetrieveTemporaryDataToken<'_> {
         builder::RetrieveTemporaryDataToken::new(self)
@@ -8640,11 +8710,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/exchange-data-for-token`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ExchangeDataForTokenBody = todo!();
     /// let response = client.exchange_data_for_token()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn exchange_data_for_token(&self) -> builder::ExchangeDataForToken<'_> {
         builder::ExchangeDataForToken::new(self)
@@ -8662,11 +8735,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `auth`: Single-use download token from the `X-DPT-CAB-REQUEST-ID` message.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let auth: ::std::string::String = todo!();
     /// let response = client.download_data()
     ///     .auth(auth)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn download_data(&self) -> builder::DownloadData<'_> {
         builder::DownloadData::new(self)
@@ -8687,12 +8763,16 @@ impl Client {
     /// Arguments:
     /// - `auth`: Single-use stream token from retrieve-temporary-data-token.
     /// - `body`
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let auth: ::std::string::String = todo!();
+    /// # let body: reqwest::Body = todo!();
     /// let response = client.upload_stream()
     ///     .auth(auth)
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn upload_stream(&self) -> builder::UploadStream<'_> {
         builder::UploadStream::new(self)
@@ -8708,11 +8788,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/request-data`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RequestDataBody = todo!();
     /// let response = client.request_data()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn request_data(&self) -> builder::RequestData<'_> {
         builder::RequestData::new(self)
@@ -8728,11 +8811,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/configure-information-security-risk-meta`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ConfigureRiskMetaBody = todo!();
     /// let response = client.configure_risk_meta()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn configure_risk_meta(&self) -> builder::ConfigureRiskMeta<'_> {
         builder::ConfigureRiskMeta::new(self)
@@ -8748,11 +8834,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/configure-file-meta`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ConfigureFileMetaBody = todo!();
     /// let response = client.configure_file_meta()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn configure_file_meta(&self) -> builder::ConfigureFileMeta<'_> {
         builder::ConfigureFileMeta::new(self)
@@ -8772,7 +8861,15 @@ impl Client {
     /// - `filters_token`: Filter by token.
     /// - `page`: Page number (starting at 1: inferred).
     /// - `per_page`: Items per page.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let filters_context: ::std::string::String = todo!();
+    /// # let filters_meta_data_type: ::std::string::String = todo!();
+    /// # let filters_meta_file_extension: ::std::string::String = todo!();
+    /// # let filters_meta_file_file_name: ::std::string::String = todo!();
+    /// # let filters_token: ::std::string::String = todo!();
+    /// # let page: ::std::num::NonZeroU64 = todo!();
+    /// # let per_page: ::std::num::NonZeroU64 = todo!();
     /// let response = client.list_data_tokens()
     ///     .filters_context(filters_context)
     ///     .filters_meta_data_type(filters_meta_data_type)
@@ -8783,6 +8880,7 @@ impl Client {
     ///     .per_page(per_page)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_data_tokens(&self) -> builder::ListDataTokens<'_> {
         builder::ListDataTokens::new(self)
@@ -8798,11 +8896,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/update-data`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::UpdateDataRequest = todo!();
     /// let response = client.update_data_token()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn update_data_token(&self) -> builder::UpdateDataToken<'_> {
         builder::UpdateDataToken::new(self)
@@ -8816,11 +8917,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/data-token/delete-data`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::DeleteDataBody = todo!();
     /// let response = client.delete_data()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn delete_data(&self) -> builder::DeleteData<'_> {
         builder::DeleteData::new(self)
@@ -8834,10 +8938,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/data-token/transaction-count-statistics`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.data_token_transaction_statistics()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn data_token_transaction_statistics(&self) -> builder::DataTokenTransactionStatistics<'_> {
         builder::DataTokenTransactionStatistics::new(self)
@@ -8853,11 +8959,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/device/request-unique-identifier`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RequestUniqueIdentifierBody = todo!();
     /// let response = client.request_unique_identifier()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn request_unique_identifier(&self) -> builder::RequestUniqueIdentifier<'_> {
         builder::RequestUniqueIdentifier::new(self)
@@ -8871,11 +8980,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/device/retrieve-unique-identifier`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RetrieveUniqueIdentifierBody = todo!();
     /// let response = client.retrieve_unique_identifier()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_unique_identifier(&self) -> builder::RetrieveUniqueIdentifier<'_> {
         builder::RetrieveUniqueIdentifier::new(self)
@@ -8887,10 +8999,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/device/retrieve-profile-devices`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_profile_devices()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_profile_devices(&self) -> builder::ListProfileDevices<'_> {
         builder::ListProfileDevices::new(self)
@@ -8906,11 +9020,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/device/configure-meta`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ConfigureDeviceMetaBody = todo!();
     /// let response = client.configure_device_meta()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn configure_device_meta(&self) -> builder::ConfigureDeviceMeta<'_> {
         builder::ConfigureDeviceMeta::new(self)
@@ -8926,11 +9043,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/device/approve-device`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ApproveDeviceBody = todo!();
     /// let response = client.approve_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn approve_device(&self) -> builder::ApproveDevice<'_> {
         builder::ApproveDevice::new(self)
@@ -8944,11 +9064,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/device/reject-device`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RejectDeviceBody = todo!();
     /// let response = client.reject_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn reject_device(&self) -> builder::RejectDevice<'_> {
         builder::RejectDevice::new(self)
@@ -8964,11 +9087,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `device_identifier`: Device identifier.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let device_identifier: ::std::string::String = todo!();
     /// let response = client.retrieve_device_configuration()
     ///     .device_identifier(device_identifier)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_device_configuration(&self) -> builder::RetrieveDeviceConfiguration<'_> {
         builder::RetrieveDeviceConfiguration::new(self)
@@ -8984,11 +9110,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/device/remove`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RemoveDeviceBody = todo!();
     /// let response = client.remove_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn remove_device(&self) -> builder::RemoveDevice<'_> {
         builder::RemoveDevice::new(self)
@@ -9002,11 +9131,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/storage/register`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterStorageDeviceBody = todo!();
     /// let response = client.register_storage_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_storage_device(&self) -> builder::RegisterStorageDevice<'_> {
         builder::RegisterStorageDevice::new(self)
@@ -9018,10 +9150,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/storage/list-storage-devices`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_storage_devices()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_storage_devices(&self) -> builder::ListStorageDevices<'_> {
         builder::ListStorageDevices::new(self)
@@ -9035,11 +9169,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/storage/sync-device`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::SynchronizeStorageDeviceBody = todo!();
     /// let response = client.synchronize_storage_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn synchronize_storage_device(&self) -> builder::SynchronizeStorageDevice<'_> {
         builder::SynchronizeStorageDevice::new(self)
@@ -9053,11 +9190,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/storage/remove`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RemoveStorageDeviceBody = todo!();
     /// let response = client.remove_storage_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn remove_storage_device(&self) -> builder::RemoveStorageDevice<'_> {
         builder::RemoveStorageDevice::new(self)
@@ -9071,11 +9211,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/register`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterAuthenticatorBody = todo!();
     /// let response = client.register_authenticator()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_authenticator(&self) -> builder::RegisterAuthenticator<'_> {
         builder::RegisterAuthenticator::new(self)
@@ -9089,10 +9232,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/verified-authenticator/list`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_authenticators()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_authenticators(&self) -> builder::ListAuthenticators<'_> {
         builder::ListAuthenticators::new(self)
@@ -9106,10 +9251,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/verified-authenticator/retrieve-strategy`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.retrieve_voting_strategy()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_voting_strategy(&self) -> builder::RetrieveVotingStrategy<'_> {
         builder::RetrieveVotingStrategy::new(self)
@@ -9125,11 +9272,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/set-quorum-size`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::SetQuorumSizeBody = todo!();
     /// let response = client.set_quorum_size()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn set_quorum_size(&self) -> builder::SetQuorumSize<'_> {
         builder::SetQuorumSize::new(self)
@@ -9143,11 +9293,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/set-quorum-strategy`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::SetQuorumStrategyBody = todo!();
     /// let response = client.set_quorum_strategy()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn set_quorum_strategy(&self) -> builder::SetQuorumStrategy<'_> {
         builder::SetQuorumStrategy::new(self)
@@ -9161,11 +9314,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/set-voting-time-limit`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::SetVotingTimeLimitBody = todo!();
     /// let response = client.set_voting_time_limit()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn set_voting_time_limit(&self) -> builder::SetVotingTimeLimit<'_> {
         builder::SetVotingTimeLimit::new(self)
@@ -9179,11 +9335,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/set-maximum-voting-attempts`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::SetMaximumVotingAttemptsBody = todo!();
     /// let response = client.set_maximum_voting_attempts()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn set_maximum_voting_attempts(&self) -> builder::SetMaximumVotingAttempts<'_> {
         builder::SetMaximumVotingAttempts::new(self)
@@ -9197,11 +9356,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/remove`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RemoveAuthenticatorBody = todo!();
     /// let response = client.remove_authenticator()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn remove_authenticator(&self) -> builder::RemoveAuthenticator<'_> {
         builder::RemoveAuthenticator::new(self)
@@ -9217,11 +9379,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/voting-configuration/register`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::VotingConfiguration = todo!();
     /// let response = client.register_voting_configuration()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_voting_configuration(&self) -> builder::RegisterVotingConfiguration<'_> {
         builder::RegisterVotingConfiguration::new(self)
@@ -9237,11 +9402,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/verified-authenticator/voting-configuration/update`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::VotingConfiguration = todo!();
     /// let response = client.update_voting_configuration()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn update_voting_configuration(&self) -> builder::UpdateVotingConfiguration<'_> {
         builder::UpdateVotingConfiguration::new(self)
@@ -9255,10 +9423,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/verified-authenticator/voting-configuration/list`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_voting_configurations()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_voting_configurations(&self) -> builder::ListVotingConfigurations<'_> {
         builder::ListVotingConfigurations::new(self)
@@ -9274,11 +9444,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `name`: Voting configuration name.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let name: ::std::string::String = todo!();
     /// let response = client.retrieve_voting_configuration()
     ///     .name(name)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_voting_configuration(&self) -> builder::RetrieveVotingConfiguration<'_> {
         builder::RetrieveVotingConfiguration::new(self)
@@ -9292,10 +9465,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/policy/list-policy-templates`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_policy_templates()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_policy_templates(&self) -> builder::ListPolicyTemplates<'_> {
         builder::ListPolicyTemplates::new(self)
@@ -9313,11 +9488,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/policy/register`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterPolicyRequest = todo!();
     /// let response = client.register_policy()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_policy(&self) -> builder::RegisterPolicy<'_> {
         builder::RegisterPolicy::new(self)
@@ -9331,10 +9509,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/policy/list-active-policies`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_active_policies()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_active_policies(&self) -> builder::ListActivePolicies<'_> {
         builder::ListActivePolicies::new(self)
@@ -9348,10 +9528,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/policy/list-inactive-policies`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_inactive_policies()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_inactive_policies(&self) -> builder::ListInactivePolicies<'_> {
         builder::ListInactivePolicies::new(self)
@@ -9367,11 +9549,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/policy/activate`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ActivatePolicyBody = todo!();
     /// let response = client.activate_policy()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn activate_policy(&self) -> builder::ActivatePolicy<'_> {
         builder::ActivatePolicy::new(self)
@@ -9387,11 +9572,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/policy/deactivate`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::DeactivatePolicyBody = todo!();
     /// let response = client.deactivate_policy()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn deactivate_policy(&self) -> builder::DeactivatePolicy<'_> {
         builder::DeactivatePolicy::new(self)
@@ -9407,11 +9595,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/policy/delete`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::DeletePolicyBody = todo!();
     /// let response = client.delete_policy()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn delete_policy(&self) -> builder::DeletePolicy<'_> {
         builder::DeletePolicy::new(self)
@@ -9425,11 +9616,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `name`: Policy name.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let name: ::std::string::String = todo!();
     /// let response = client.retrieve_policy()
     ///     .name(name)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_policy(&self) -> builder::RetrievePolicy<'_> {
         builder::RetrievePolicy::new(self)
@@ -9445,11 +9639,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/register`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::RegisterDirectoryBody = todo!();
     /// let response = client.register_directory()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn register_directory(&self) -> builder::RegisterDirectory<'_> {
         builder::RegisterDirectory::new(self)
@@ -9463,10 +9660,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/directory/retrieve-owned-directories`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_owned_directories()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_owned_directories(&self) -> builder::ListOwnedDirectories<'_> {
         builder::ListOwnedDirectories::new(self)
@@ -9480,10 +9679,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/directory/retrieve-assigned-directories`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_assigned_directories()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_assigned_directories(&self) -> builder::ListAssignedDirectories<'_> {
         builder::ListAssignedDirectories::new(self)
@@ -9499,11 +9700,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `directory_id`: Directory id.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let directory_id: ::std::string::String = todo!();
     /// let response = client.retrieve_directory()
     ///     .directory_id(directory_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_directory(&self) -> builder::RetrieveDirectory<'_> {
         builder::RetrieveDirectory::new(self)
@@ -9519,11 +9723,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/create-user`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::CreateDirectoryUserBody = todo!();
     /// let response = client.create_directory_user()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn create_directory_user(&self) -> builder::CreateDirectoryUser<'_> {
         builder::CreateDirectoryUser::new(self)
@@ -9539,11 +9746,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/update-user-information`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::UpdateDirectoryUserBody = todo!();
     /// let response = client.update_directory_user()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn update_directory_user(&self) -> builder::UpdateDirectoryUser<'_> {
         builder::UpdateDirectoryUser::new(self)
@@ -9559,11 +9769,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/invite-profile`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::InviteProfileBody = todo!();
     /// let response = client.invite_profile()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn invite_profile(&self) -> builder::InviteProfile<'_> {
         builder::InviteProfile::new(self)
@@ -9579,11 +9792,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/set-profile-password`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::SetDirectoryProfilePasswordBody = todo!();
     /// let response = client.set_directory_profile_password()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn set_directory_profile_password(&self) -> builder::SetDirectoryProfilePassword<'_> {
         builder::SetDirectoryProfilePassword::new(self)
@@ -9597,10 +9813,12 @@ impl Client {
     ///
     /// Sends a `GET` request to `/directory/list-invites`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
     /// let response = client.list_directory_invites()
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_directory_invites(&self) -> builder::ListDirectoryInvites<'_> {
         builder::ListDirectoryInvites::new(self)
@@ -9616,11 +9834,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/process-invitation`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::ProcessDirectoryInvitationBody = todo!();
     /// let response = client.process_directory_invitation()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn process_directory_invitation(&self) -> builder::ProcessDirectoryInvitation<'_> {
         builder::ProcessDirectoryInvitation::new(self)
@@ -9636,11 +9857,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `profile_id`: Profile id.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let profile_id: ::std::string::String = todo!();
     /// let response = client.retrieve_directory_profile()
     ///     .profile_id(profile_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn retrieve_directory_profile(&self) -> builder::RetrieveDirectoryProfile<'_> {
         builder::RetrieveDirectoryProfile::new(self)
@@ -9656,11 +9880,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `directory_id`: Directory id.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let directory_id: ::std::string::String = todo!();
     /// let response = client.list_directory_users()
     ///     .directory_id(directory_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_directory_users(&self) -> builder::ListDirectoryUsers<'_> {
         builder::ListDirectoryUsers::new(self)
@@ -9676,11 +9903,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `directory_id`: Directory id.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let directory_id: ::std::string::String = todo!();
     /// let response = client.directory_profiles_info()
     ///     .directory_id(directory_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn directory_profiles_info(&self) -> builder::DirectoryProfilesInfo<'_> {
         builder::DirectoryProfilesInfo::new(self)
@@ -9696,11 +9926,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/create-profile-device`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::CreateDirectoryProfileDeviceBody = todo!();
     /// let response = client.create_directory_profile_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn create_directory_profile_device(&self) -> builder::CreateDirectoryProfileDevice<'_> {
         builder::CreateDirectoryProfileDevice::new(self)
@@ -9716,11 +9949,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/add-storage-device-to-profile`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::AddDirectoryStorageDeviceBody = todo!();
     /// let response = client.add_directory_storage_device()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn add_directory_storage_device(&self) -> builder::AddDirectoryStorageDevice<'_> {
         builder::AddDirectoryStorageDevice::new(self)
@@ -9736,11 +9972,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `directory_id`: Directory id.
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let directory_id: ::std::string::String = todo!();
     /// let response = client.list_directory_devices()
     ///     .directory_id(directory_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn list_directory_devices(&self) -> builder::ListDirectoryDevices<'_> {
         builder::ListDirectoryDevices::new(self)
@@ -9756,11 +9995,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/create-voting-pool`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::CreateDirectoryVotingPoolBody = todo!();
     /// let response = client.create_directory_voting_pool()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn create_directory_voting_pool(&self) -> builder::CreateDirectoryVotingPool<'_> {
         builder::CreateDirectoryVotingPool::new(self)
@@ -9776,11 +10018,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/directory/store-meta-information`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::StoreDirectoryMetaBody = todo!();
     /// let response = client.store_directory_meta()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn store_directory_meta(&self) -> builder::StoreDirectoryMeta<'_> {
         builder::StoreDirectoryMeta::new(self)
@@ -9796,11 +10041,14 @@ impl Client {
     ///
     /// Sends a `POST` request to `/voting/create-voting`
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let body: privicore_api::types::CreateVotingBody = todo!();
     /// let response = client.create_voting()
     ///     .body(body)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn create_voting(&self) -> builder::CreateVoting<'_> {
         builder::CreateVoting::new(self)
@@ -9816,11 +10064,14 @@ impl Client {
     ///
     /// Arguments:
     /// - `pool_id`: Pool id (the command id of create-voting).
-    /// ```ignore
+    /// ```no_run
+    /// # async fn example(client: &privicore_api::Client) {
+    /// # let pool_id: ::std::string::String = todo!();
     /// let response = client.check_pool_status()
     ///     .pool_id(pool_id)
     ///     .send()
     ///     .await;
+    /// # }
     /// ```
     pub fn check_pool_status(&self) -> builder::CheckPoolStatus<'_> {
         builder::CheckPoolStatus::new(self)
