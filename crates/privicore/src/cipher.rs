@@ -808,6 +808,10 @@ pub enum DecryptStreamError<E> {
     /// The payload is malformed or not authentic ([`CipherError::TagMismatch`] in particular).
     #[error(transparent)]
     Cipher(#[from] CipherError),
+    /// The decryption stopped before the end of the stream (its task ended abnormally), so
+    /// the tag was never checked: nothing written is authentic.
+    #[error("the decryption stopped before the end of the payload")]
+    Interrupted,
 }
 
 /// Decrypts a stream of wire chunks (with arbitrary boundaries) into `writer`, in bounded

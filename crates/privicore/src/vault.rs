@@ -310,10 +310,10 @@ impl Vault {
                 // Decrypted on a task of its own, a few chunks ahead of the writer, while
                 // hyper's connection task reads the socket. (A third stage, pulling the body
                 // on a task of its own, was tried: no faster, more memory and CPU.)
-                let chunks = pipeline::ahead(cipher::chunks::decrypt_chunks(
-                    &self.key,
-                    response.into_inner_stream(),
-                ));
+                let chunks = pipeline::ahead(
+                    cipher::chunks::decrypt_chunks(&self.key, response.into_inner_stream()),
+                    || Err(DecryptStreamError::Interrupted),
+                );
                 cipher::chunks::write_plaintext(chunks, writer)
                     .await
                     .map_err(|e| match e {
@@ -323,6 +323,12 @@ impl Vault {
                         },
                         DecryptStreamError::Write(e) => Error::io("write the payload", e),
                         DecryptStreamError::Cipher(e) => Error::Cipher(e),
+                        DecryptStreamError::Interrupted => Error::io(
+                            "decrypt the payload",
+                            std::io::Error::other(
+                                DecryptStreamError::<()>::Interrupted.to_string(),
+                            ),
+                        ),
                     })
             }
         }
@@ -496,8 +502,14 @@ impl Vault {
         let (base, auth) = split_transfer_url(OP, url)?;
         let transfer = self.session.client().transfer_client(&base);
         // Encrypted on a task of its own, a few chunks ahead of the socket.
-        let body =
-            reqwest::Body::wrap_stream(pipeline::ahead(cipher::encrypt_reader(&self.key, reader)));
+        let body = reqwest::Body::wrap_stream(pipeline::ahead(
+            cipher::encrypt_reader(&self.key, reader),
+            || {
+                Err(std::io::Error::other(
+                    "the encryption stopped before the end of the payload",
+                ))
+            },
+        ));
         // A streamed body cannot be sent twice: exactly one attempt.
         let mut body = Some(body);
         self.session
