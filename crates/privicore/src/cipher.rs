@@ -8,6 +8,11 @@
 //! byte for byte with any standard AES-GCM implementation (the tests check it against the
 //! `aes-gcm` crate and Python's `cryptography`).
 //!
+//! Two engines do the work, chosen at run time: on x86-64 processors with VAES and
+//! VPCLMULQDQ, one of this crate's own that encrypts and hashes sixteen blocks per pass
+//! (4–5 GB/s on the benchmark machine, about twice `aes-gcm`); elsewhere RustCrypto's `aes`,
+//! `ctr` and `ghash`. [`engine`] says which one runs.
+//!
 //! Three ways in:
 //!
 //! * one-shot, for payloads that fit in memory: [`encrypt`] and [`decrypt`];
