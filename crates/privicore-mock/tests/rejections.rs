@@ -42,6 +42,16 @@ fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// POSTs `form` to `api` + `path` without a token.
+async fn form(api: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    send_form(&http(), format!("{api}{path}"), None, form).await
+}
+
+/// POSTs `form` to `api` + `path` with the profile token `token`.
+async fn form_as(api: &str, path: &str, token: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    send_form(&http(), format!("{api}{path}"), Some(token), form).await
+}
+
 #[tokio::test]
 async fn wrong_content_type_is_422() {
     let s = server().await;
@@ -57,13 +67,13 @@ async fn wrong_content_type_is_422() {
 
     // JSON operations refuse a form.
     let token = active_profile(api, "alice", "pw").await;
-    let response = http()
-        .post(format!("{api}/policy/register"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("policyTemplateId", "1")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/policy/register",
+        &token,
+        &[("policyTemplateId", "1")],
+    )
+    .await;
     rejected(response, 422, "validation.unsupported_content_type").await;
 }
 
@@ -71,20 +81,15 @@ async fn wrong_content_type_is_422() {
 async fn missing_and_empty_fields_are_422() {
     let s = server().await;
     let api = s.api_url();
-    let response = http()
-        .post(format!("{api}/profile/authenticate"))
-        .form(&[("username", "alice")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form(api, "/profile/authenticate", &[("username", "alice")]).await;
     let message = rejected(response, 422, "validation.missing_field").await;
     assert!(message.contains("`password`"), "{message}");
-    let response = http()
-        .post(format!("{api}/profile/register-profile"))
-        .form(&[("username", "alice"), ("password", " ")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form(
+        api,
+        "/profile/register-profile",
+        &[("username", "alice"), ("password", " ")],
+    )
+    .await;
     rejected(response, 422, "validation.empty_field").await;
 }
 
@@ -224,13 +229,13 @@ async fn revoked_and_reauthorized_tokens_are_401() {
     let s = server().await;
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
-    let response = http()
-        .post(format!("{api}/profile/reauthorize-authorization-token"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("ttl", "60")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/profile/reauthorize-authorization-token",
+        &token,
+        &[("ttl", "60")],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let renewed: Value = response.json().await.expect("json");
     let renewed = renewed["authorizationToken"]
@@ -340,13 +345,13 @@ async fn unknown_ids_are_404() {
             .expect("sent");
         rejected(response, 404, reason).await;
     }
-    let response = http()
-        .post(format!("{api}/data-token/request-data"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("token", "nope")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/data-token/request-data",
+        &token,
+        &[("token", "nope")],
+    )
+    .await;
     rejected(response, 404, "data_token.not_found").await;
     let response = http()
         .get(format!("{api}/no/such/path"))
@@ -383,18 +388,16 @@ async fn oauth_app(api: &str, token: &str, scopes: &str) -> (String, String, Str
     )
     .await;
     let app = extract_id(&body);
-    let config: Value = http()
-        .post(format!(
-            "{api}/profile/retrieve-oauth-application-configuration"
-        ))
-        .header("X-DPT-AUTHORIZATION", token)
-        .form(&[("applicationId", app.as_str())])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let config: Value = form_as(
+        api,
+        "/profile/retrieve-oauth-application-configuration",
+        token,
+        &[("applicationId", app.as_str())],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     let text = |k: &str| config[k].as_str().expect("field").to_owned();
     (app, text("clientId"), text("clientSecret"))
 }
@@ -456,25 +459,21 @@ async fn second_secret_retrieval_is_422() {
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     let (app, _, _) = oauth_app(api, &token, "all").await;
-    let response = http()
-        .post(format!(
-            "{api}/profile/retrieve-oauth-application-configuration"
-        ))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("applicationId", app.as_str())])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/profile/retrieve-oauth-application-configuration",
+        &token,
+        &[("applicationId", app.as_str())],
+    )
+    .await;
     rejected(response, 422, "oauth.already_retrieved").await;
-    let response = http()
-        .post(format!(
-            "{api}/profile/retrieve-oauth-application-configuration"
-        ))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("applicationId", "unknown")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/profile/retrieve-oauth-application-configuration",
+        &token,
+        &[("applicationId", "unknown")],
+    )
+    .await;
     rejected(response, 404, "oauth.application_not_found").await;
 }
 
@@ -565,13 +564,13 @@ async fn oauth_tokens_are_limited_to_their_scope() {
         .await
         .expect("sent");
     assert_eq!(list.status(), StatusCode::OK);
-    let reserve = http()
-        .post(format!("{api}/data-token/reserve-token-space"))
-        .header("X-DPT-AUTHORIZATION", access)
-        .form(&[("context", "c")])
-        .send()
-        .await
-        .expect("sent");
+    let reserve = form_as(
+        api,
+        "/data-token/reserve-token-space",
+        access,
+        &[("context", "c")],
+    )
+    .await;
     rejected(reserve, 403, "auth.insufficient_scope").await;
     let profile = http()
         .get(format!("{api}/device/retrieve-profile-devices"))
@@ -637,13 +636,13 @@ async fn business_rule_failures_arrive_as_command_status_3() {
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     let (mut ws, _) = join(s.ws_url(), &token).await;
-    let response = http()
-        .post(format!("{api}/device/approve-device"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("deviceIdentifier", "no-such-device")])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/device/approve-device",
+        &token,
+        &[("deviceIdentifier", "no-such-device")],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let id = extract_id(&response.json().await.expect("json"));
     let ack = wait_frame(&mut ws, "X-DPT-CAB-ID", &id).await;
@@ -718,31 +717,31 @@ async fn stream_and_download_tokens_are_single_use() {
     )
     .await;
 
-    let permanent: Value = http()
-        .post(format!("{api}/data-token/configure-file-meta"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[
+    let permanent: Value = form_as(
+        api,
+        "/data-token/configure-file-meta",
+        &token,
+        &[
             ("token", temp["token"].as_str().expect("token")),
             ("fileName", "f"),
             ("extension", "bin"),
             ("context", "c"),
             ("size", "3"),
             ("path", "/"),
-        ])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+        ],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     let (mut ws, _) = join(s.ws_url(), &token).await;
-    let response = http()
-        .post(format!("{api}/data-token/request-data"))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .form(&[("token", permanent.as_str().expect("bare token"))])
-        .send()
-        .await
-        .expect("sent");
+    let response = form_as(
+        api,
+        "/data-token/request-data",
+        &token,
+        &[("token", permanent.as_str().expect("bare token"))],
+    )
+    .await;
     let request_id = response.headers()["x-dpt-cab-request-id"]
         .to_str()
         .expect("id")

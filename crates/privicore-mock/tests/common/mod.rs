@@ -226,6 +226,20 @@ pub fn auth_of(url: &str) -> String {
         .to_owned()
 }
 
+/// POSTs a form (with the profile token when given) and returns the answer as it is.
+pub async fn send_form(
+    http: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = http.post(url).form(form);
+    if let Some(token) = token {
+        request = request.header("X-DPT-AUTHORIZATION", token);
+    }
+    request.send().await.expect("sent")
+}
+
 /// POSTs a form (with the profile token when given) and returns the JSON answer.
 pub async fn post_form(
     http: &reqwest::Client,
@@ -233,14 +247,8 @@ pub async fn post_form(
     token: Option<&str>,
     form: &[(&str, &str)],
 ) -> Value {
-    let mut request = http.post(url).form(form);
-    if let Some(token) = token {
-        request = request.header("X-DPT-AUTHORIZATION", token);
-    }
-    request
-        .send()
+    send_form(http, url, token, form)
         .await
-        .expect("sent")
         .json()
         .await
         .expect("json")
