@@ -54,6 +54,23 @@ fn not_found() -> ApiFailure {
 }
 
 /// The directory the caller owns, when the command runs.
+/// Answers a read of the directory named by the `directoryId` parameter, if the caller may
+/// see it: the shared start of the directory reads.
+fn with_visible(
+    s: &Arc<Shared>,
+    call: &Call,
+    answer: impl FnOnce(&World, &Directory) -> Result<Reply, ApiFailure>,
+) -> Result<Reply, ApiFailure> {
+    let mut world = lock(&s.world);
+    let who = caller(s, &mut world, call)?;
+    let id = call.param("directoryId")?;
+    let directory = world
+        .directories
+        .visible(id, &who.profile_id)
+        .ok_or_else(not_found)?;
+    answer(&world, directory)
+}
+
 fn owned<'a>(w: &'a mut World, id: &str, owner: &str) -> Result<&'a mut Directory, Rejection> {
     w.directories
         .owned_mut(id, owner)
@@ -158,14 +175,7 @@ pub(crate) fn list_assigned(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFa
 }
 
 pub(crate) fn retrieve(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
-    let mut world = lock(&s.world);
-    let who = caller(s, &mut world, call)?;
-    let id = call.param("directoryId")?;
-    let directory = world
-        .directories
-        .visible(id, &who.profile_id)
-        .ok_or_else(not_found)?;
-    ok(directory_json(directory))
+    with_visible(s, call, |_, directory| ok(directory_json(directory)))
 }
 
 /// Creates a profile inside the directory; it can authenticate like any other. The username
@@ -367,42 +377,32 @@ pub(crate) fn retrieve_profile(s: &Arc<Shared>, call: &Call) -> Result<Reply, Ap
 }
 
 pub(crate) fn list_users(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
-    let mut world = lock(&s.world);
-    let who = caller(s, &mut world, call)?;
-    let id = call.param("directoryId")?;
-    let directory = world
-        .directories
-        .visible(id, &who.profile_id)
-        .ok_or_else(not_found)?;
-    let list: Vec<Value> = directory
-        .members
-        .iter()
-        .filter_map(|m| world.profiles.get(m))
-        .map(|p| user_json(p, &directory.id))
-        .collect();
-    ok(Value::Array(list))
+    with_visible(s, call, |world, directory| {
+        let list: Vec<Value> = directory
+            .members
+            .iter()
+            .filter_map(|m| world.profiles.get(m))
+            .map(|p| user_json(p, &directory.id))
+            .collect();
+        ok(Value::Array(list))
+    })
 }
 
 pub(crate) fn profiles_info(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
-    let mut world = lock(&s.world);
-    let who = caller(s, &mut world, call)?;
-    let id = call.param("directoryId")?;
-    let directory = world
-        .directories
-        .visible(id, &who.profile_id)
-        .ok_or_else(not_found)?;
-    let pending = world
-        .directories
-        .invitations
-        .values()
-        .filter(|i| i.directory_id == directory.id && i.status == "pending")
-        .count();
-    ok(json!({
-        "directoryId": directory.id,
-        "profileCount": directory.members.len(),
-        "deviceCount": directory.devices.len(),
-        "pendingInvites": pending,
-    }))
+    with_visible(s, call, |world, directory| {
+        let pending = world
+            .directories
+            .invitations
+            .values()
+            .filter(|i| i.directory_id == directory.id && i.status == "pending")
+            .count();
+        ok(json!({
+            "directoryId": directory.id,
+            "profileCount": directory.members.len(),
+            "deviceCount": directory.devices.len(),
+            "pendingInvites": pending,
+        }))
+    })
 }
 
 /// A device for a member, created approved (the directory owner vouches for it).
@@ -450,20 +450,15 @@ pub(crate) fn add_storage_device(s: &Arc<Shared>, call: &Call) -> Result<Reply, 
 }
 
 pub(crate) fn list_devices(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
-    let mut world = lock(&s.world);
-    let who = caller(s, &mut world, call)?;
-    let id = call.param("directoryId")?;
-    let directory = world
-        .directories
-        .visible(id, &who.profile_id)
-        .ok_or_else(not_found)?;
-    let list: Vec<Value> = directory
-        .devices
-        .iter()
-        .filter_map(|d| world.devices.get_any(d))
-        .map(device_json)
-        .collect();
-    ok(Value::Array(list))
+    with_visible(s, call, |world, directory| {
+        let list: Vec<Value> = directory
+            .devices
+            .iter()
+            .filter_map(|d| world.devices.get_any(d))
+            .map(device_json)
+            .collect();
+        ok(Value::Array(list))
+    })
 }
 
 /// The command id becomes the pool id, which check-pool-status answers for.
