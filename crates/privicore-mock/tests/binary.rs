@@ -162,17 +162,19 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
     };
     let c1 = extract_id(&json_of(reserve("notes").await.expect("reserve"), 202).await);
     acked(&mut ws, &c1).await;
-    let temp = json_of(
-        http.get(format!(
-            "{api}/data-token/retrieve-temporary-data-token/{c1}"
-        ))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .send()
-        .await
-        .expect("temporary"),
-        200,
-    )
-    .await;
+    // The temporary token (and stream URL) of a reservation once it is acknowledged.
+    let temporary = async |command: &str| {
+        let response = http
+            .get(format!(
+                "{api}/data-token/retrieve-temporary-data-token/{command}"
+            ))
+            .header("X-DPT-AUTHORIZATION", &token)
+            .send()
+            .await
+            .expect("temporary");
+        json_of(response, 200).await
+    };
+    let temp = temporary(&c1).await;
     let temp_token = temp["token"].as_str().expect("temporary token").to_owned();
     let c2 = extract_id(
         &json_of(
@@ -211,17 +213,7 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
     let large: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let c3 = extract_id(&json_of(reserve("blobs").await.expect("reserve"), 202).await);
     acked(&mut ws, &c3).await;
-    let temp = json_of(
-        http.get(format!(
-            "{api}/data-token/retrieve-temporary-data-token/{c3}"
-        ))
-        .header("X-DPT-AUTHORIZATION", &token)
-        .send()
-        .await
-        .expect("temporary"),
-        200,
-    )
-    .await;
+    let temp = temporary(&c3).await;
     let stream_url = temp["streamUrl"].as_str().expect("streamUrl");
     assert!(stream_url.starts_with(&urls.stream));
     let upload = http
