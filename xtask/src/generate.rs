@@ -96,7 +96,7 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
     })
 }
 
-/// Runs progenitor with the settings design.md settles on.
+/// Runs progenitor with the settings of docs/generation.md §3.
 fn client_source(spec: &OpenAPI) -> Result<String, String> {
     let mut settings = GenerationSettings::new();
     settings

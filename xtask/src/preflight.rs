@@ -1,8 +1,8 @@
 //! The rules a spec must follow before progenitor sees it.
 //!
 //! progenitor 0.15.1 panics with messages that name no operation (or, worse, generates wrong
-//! code silently) when a spec breaks these rules; design.md and notes/progenitor-0.15.md list
-//! the evidence. Each violation names the operation and the rule, and all of them are reported
+//! code silently) when a spec breaks these rules; docs/generation.md §2 lists them and
+//! why. Each violation names the operation and the rule, and all of them are reported
 //! at once so one run shows everything to fix.
 
 use std::collections::BTreeSet;

@@ -8102,7 +8102,7 @@ pub mod types {
 ///
 /// Source of truth for the generated Rust client (`cargo xtask generate`). Every operation carries `x-privicore-source`: `documented` (an official page was read), `probe` (the unofficial probe suite) or `inferred` (path or fields unknown; the description says what). Nothing here was checked against a live server.
 ///
-/// The WebSocket (joinChannel, `X-DPT-CAB-ID` and `X-DPT-CAB-REQUEST-ID` messages) is not described here: see PROTOCOL.md.
+/// The WebSocket (joinChannel, `X-DPT-CAB-ID` and `X-DPT-CAB-REQUEST-ID` messages) is not described here: see docs/protocol.md §5.3–§5.5.
 ///
 /// Version: 2026-11-01
 pub struct Client {
@@ -8489,7 +8489,7 @@ impl Client {
 
     /// Obtain OAuth app access token
     ///
-    /// Official curl example host: `https://mobileapp.privicore.com:9009`. How the issued access token is presented on later API calls is not documented (see PROTOCOL.md).
+    /// Official curl example host: `https://mobileapp.privicore.com:9009`. How the issued access token is presented on later API calls is not documented (see docs/protocol.md §10.5).
     ///
     /// Conflict: Basic value: official shows a variable named oauth_autorization_code; aligned probe (and the official retrieve-code page for the previous step) use base64(clientId:clientSecret). Believe the probe.
     ///
@@ -8580,7 +8580,7 @@ impl Client {
     ///
     /// **Inferred.** The official navigation lists this page as GET, but no path, parameters or response were found; it may be a how-to page for client-side key generation (the SDK generates keys locally and never needs this call). Path and response shape are inferred.
     ///
-    /// Official nav lists this as GET, but its page body was not reachable. The unofficial sources generate keys entirely client-side (Curve25519 + BLAKE2b wrapper, see PROTOCOL.md); no server route for generation is known, so this may be a how-to page rather than an API call.
+    /// Official nav lists this as GET, but its page body was not reachable. The unofficial sources generate keys entirely client-side (Curve25519 + BLAKE2b wrapper, see docs/protocol.md §8); no server route for generation is known, so this may be a how-to page rather than an API call.
     ///
     /// Sends a `GET` request to `/public-key/generate-keys`
     ///
@@ -8704,7 +8704,7 @@ impl Client {
     ///
     /// Small-payload path; for large payloads use the upstream stream instead (unofficial guidance: above ~50 KB, unverified). The official page for this endpoint was not reachable.
     ///
-    /// Conflict: Official text describes multi-layer public-key encryption by each actor; the unofficial project uses client-side AES-GCM. See PROTOCOL.md.
+    /// Conflict: Official text describes multi-layer public-key encryption by each actor; the unofficial project uses client-side AES-GCM. See docs/protocol.md §7.
     ///
     /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
     ///
@@ -8780,7 +8780,7 @@ impl Client {
 
     /// Request data via token
     ///
-    /// Result arrives on the WebSocket as X-DPT-CAB-REQUEST-ID with output_type and body (see PROTOCOL.md); official page for this endpoint not reachable.
+    /// Result arrives on the WebSocket as X-DPT-CAB-REQUEST-ID with output_type and body (see docs/protocol.md §5.5); official page for this endpoint not reachable.
     ///
     /// Conflict: Meaning of output_type differs: official 0 = text/status message, 1 = download link; unofficial 0 = inline base64 ciphertext, 1 = streamed (downstream auth). Believe official for the enum, but handle an inline payload defensively.
     ///

@@ -1,6 +1,6 @@
 //! Who is calling: the profile token (or an OAuth access token) in `X-DPT-AUTHORIZATION`,
 //! OAuth client credentials in `Authorization: Basic base64(id:secret)`, or a raw token in
-//! `Authorization: Basic <token>` (PROTOCOL.md §3).
+//! `Authorization: Basic <token>` (docs/protocol.md §3.1).
 
 use axum::http::header;
 use chrono::{DateTime, Utc};
@@ -66,7 +66,7 @@ fn oauth_scope_for(op: &str) -> Option<&'static str> {
 }
 
 /// Operations a profile without a public key may call: the profile's own housekeeping and
-/// key registration. Everything else needs an active profile (PROTOCOL.md §8).
+/// key registration. Everything else needs an active profile (docs/protocol.md §8.3).
 fn allowed_without_key(op: &str) -> bool {
     matches!(
         op,

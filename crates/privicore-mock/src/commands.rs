@@ -1,7 +1,7 @@
 //! Asynchronous commands: a `202` with a command id now, the effect and the `X-DPT-CAB-ID` ack
 //! after the configured delay.
 //!
-//! Business rules are checked when the command runs, as on the real server (PROTOCOL.md §5.1:
+//! Business rules are checked when the command runs, as on the real server (docs/protocol.md §5.1:
 //! basic validation answers synchronously, business failures arrive as `command_status` 3):
 //! an effect that refuses returns a [`Rejection`] whose reason key becomes the ack's `body`.
 //!

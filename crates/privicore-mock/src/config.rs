@@ -8,7 +8,7 @@ use crate::routes::{self, Group};
 
 /// The wire shape of an id in a `202` body (and of a few `oneOf` results).
 ///
-/// PROTOCOL.md §5.1 documents three shapes without saying which endpoint uses which, so the
+/// docs/protocol.md §5.1 records three shapes without saying which endpoint uses which, so the
 /// mock uses all three, by documentation group, and a test suite can pin any operation to any
 /// shape with [`MockServerBuilder::reply_shape`](crate::MockServerBuilder::reply_shape):
 ///
@@ -105,8 +105,8 @@ impl Config {
             .unwrap_or_else(|| ReplyShape::default_for(op))
     }
 
-    /// The refresh token outlives the access token (PROTOCOL.md §4); a day's worth of access
-    /// tokens keeps the ratio of a typical deployment while scaling with test lifetimes.
+    /// The refresh token outlives the access token (docs/protocol.md §4.4); a day's worth of
+    /// access tokens keeps the ratio of a typical deployment while scaling with test lifetimes.
     pub fn refresh_lifetime(&self) -> Duration {
         self.token_lifetime.saturating_mul(24)
     }

@@ -1,4 +1,4 @@
-//! The "signed" public-key format (PROTOCOL.md §8): 100 bytes as 200 hex characters,
+//! The "signed" public-key format (docs/protocol.md §8.2): 100 bytes as 200 hex characters,
 //! `tag (31 42 05 00) || X25519 public key (32) || BLAKE2b-512(tag || key) (64)`.
 //! Despite the name nothing is signed: the last 64 bytes are a plain integrity hash.
 

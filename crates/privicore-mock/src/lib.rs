@@ -3,7 +3,7 @@
 //! Nobody can reach a real Privicore from CI, so this crate plays one: the API, the WebSocket,
 //! the stream (upload) server and the download server, each on its own `127.0.0.1` port as in
 //! the real deployment, over one in-memory state. It follows `spec/privicore.yaml` (every
-//! operation is served) and PROTOCOL.md (async commands answer `202` and are acknowledged on
+//! operation is served) and docs/protocol.md (async commands answer `202` and are acknowledged on
 //! the WebSocket; data tokens are reserved, filled, made permanent and read back; OAuth
 //! applications get codes and rotating refresh tokens).
 //!

@@ -1,5 +1,5 @@
 //! The WebSocket listener: `joinChannel` / `leaveChannel`, and the hub that pushes each
-//! profile's acks to every socket joined with a token of that profile (PROTOCOL.md §5.2).
+//! profile's acks to every socket joined with a token of that profile (docs/protocol.md §5.4).
 //!
 //! Frames are pushed only to sockets joined at that moment: nothing is queued for later
 //! joiners, as on the real proxy.

@@ -1,5 +1,5 @@
 //! Starts the `privicore-mock` binary and drives it with a plain HTTP + WebSocket client
-//! written here (not the SDK, not the generated client), following PROTOCOL.md step by step:
+//! written here (not the SDK, not the generated client), following docs/protocol.md step by step:
 //! a full store-and-retrieve (inline exchange and stream upload, inline and downloaded
 //! answers) and the OAuth code flow with refresh-token rotation.
 

@@ -1,4 +1,4 @@
-//! AES-256-GCM payload encryption in the wire format of PROTOCOL.md section 7.
+//! AES-256-GCM payload encryption in the wire format of docs/protocol.md §7.1.
 //!
 //! ```text
 //! [ IV: 12 random bytes ][ ciphertext: as long as the plaintext ][ tag: 16 bytes ]

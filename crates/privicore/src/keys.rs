@@ -1,5 +1,5 @@
 //! A profile's Curve25519 key pair and the "signed public key" form that Privicore registers
-//! (PROTOCOL.md section 8).
+//! (docs/protocol.md §8.2).
 //!
 //! The key pair is an X25519 box key pair, as made by tweetnacl's `nacl.box.keyPair()`: a
 //! 32-byte secret key and the 32-byte public key derived from it. It is not an Ed25519 signing

@@ -1,7 +1,7 @@
 //! [`VaultKey`]: the application's 256-bit AES key for payload encryption.
 //!
 //! The key never leaves the client: Privicore only ever sees ciphertext made with it
-//! (PROTOCOL.md section 7). Lose it and the stored data cannot be read back.
+//! (docs/protocol.md §7.3). Lose it and the stored data cannot be read back.
 
 use std::fmt;
 

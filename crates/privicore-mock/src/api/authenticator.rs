@@ -1,5 +1,5 @@
 //! Verified authenticator: the authenticator role, the profile-wide voting defaults and the
-//! named voting configurations (PROTOCOL.md §11).
+//! named voting configurations (docs/protocol.md §11).
 
 use std::sync::Arc;
 

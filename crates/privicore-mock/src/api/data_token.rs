@@ -1,5 +1,5 @@
 //! Data Token: reserve, fill (inline exchange or stream upload), make permanent, list,
-//! update, delete, classify, and read back (PROTOCOL.md §6).
+//! update, delete, classify, and read back (docs/protocol.md §6).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -61,7 +61,7 @@ pub(crate) fn reserve(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
     Ok(commands::submit(s, &mut world, command))
 }
 
-/// `404` until the reserve command has completed (PROTOCOL.md §6 step 2).
+/// `404` until the reserve command has completed (docs/protocol.md §6.2).
 pub(crate) fn temporary_token(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     let mut world = lock(&s.world);
     let who = caller(s, &mut world, call)?;

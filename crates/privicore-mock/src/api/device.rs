@@ -1,4 +1,4 @@
-//! Device: onboarding (identifier, approval), configuration and removal (PROTOCOL.md §9).
+//! Device: onboarding (identifier, approval), configuration and removal (docs/protocol.md §9).
 //! Commands that name a device check it when they run: an unknown or foreign device fails
 //! the command with `device.not_found`.
 

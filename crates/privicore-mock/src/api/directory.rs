@@ -1,5 +1,5 @@
 //! Directory: profiles grouped under an owner, with invitations, devices, voting pools and
-//! meta information. No source documents this group (PROTOCOL.md §14.16): paths and fields
+//! meta information. No source documents this group (docs/protocol.md §14.10): paths and fields
 //! follow the spec's inference, and the behaviour is the simplest consistent one. Commands
 //! that create something use their command id as its id.
 

@@ -1,5 +1,6 @@
 //! OAuth Application: registration, the once-only client secret, the asynchronous
-//! authorization-code request, and access tokens with refresh-token rotation (PROTOCOL.md §10).
+//! authorization-code request, and access tokens with refresh-token rotation
+//! (docs/protocol.md §10).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ fn check_scopes(field: &str, scopes: &[String]) -> Result<(), ApiFailure> {
     }
 }
 
-/// The command id becomes the `applicationId` (PROTOCOL.md §10, step 1).
+/// The command id becomes the `applicationId` (docs/protocol.md §10.1).
 pub(crate) fn register(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     let mut world = lock(&s.world);
     let who = caller(s, &mut world, call)?;

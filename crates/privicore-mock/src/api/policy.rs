@@ -1,5 +1,5 @@
 //! Policy: templates, registration (inactive at first), activation and removal
-//! (PROTOCOL.md §11). The command id of register becomes the policy id.
+//! (docs/protocol.md §11). The command id of register becomes the policy id.
 
 use std::sync::Arc;
 

@@ -75,7 +75,7 @@ impl Policies {
 }
 
 /// The policy templates, keyed by template id (list-policy-templates answers a map, not a
-/// list: PROTOCOL.md §11). The catalogue is invented but has the documented shape.
+/// list: docs/protocol.md §11). The catalogue is invented but has the documented shape.
 pub(crate) fn templates() -> Value {
     json!({
         "1": {
