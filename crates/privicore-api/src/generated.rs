@@ -8100,7 +8100,7 @@ pub mod types {
 ///
 /// Hand-maintained description of the Privicore HTTP API: a client-side tokenization vault.
 ///
-/// Source of truth for the generated Rust client (`cargo xtask generate`). Every operation carries `x-privicore-source`: `documented` (an official page was read), `probe` (the unofficial probe suite) or `inferred` (path or fields unknown; the description says what). Nothing here was checked against a live server.
+/// Source of truth for the generated Rust client (`cargo xtask generate`). Every operation carries `x-privicore-source`: `documented` (its official endpoint page was read), `probe` (the aligned probe suite; official pages at most list it) or `inferred` (path or fields unknown; the description says what), as defined in docs/protocol.md §1.2; spec/sources.json records each operation's evidence. Nothing here was checked against a live server.
 ///
 /// The WebSocket (joinChannel, `X-DPT-CAB-ID` and `X-DPT-CAB-REQUEST-ID` messages) is not described here: see docs/protocol.md §5.3–§5.5.
 ///

@@ -11,7 +11,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Policy",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "add_directory_storage_device",
@@ -47,7 +47,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Profile",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "check_pool_status",
@@ -56,7 +56,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Voting",
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "check_server_health",
@@ -74,7 +74,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Device",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "configure_file_meta",
@@ -83,7 +83,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Data Token",
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "configure_risk_meta",
@@ -146,7 +146,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Policy",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "delete_data",
@@ -191,7 +191,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Data Token",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "generate_key_pair",
@@ -326,7 +326,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Device",
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "list_storage_devices",
@@ -335,7 +335,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Storage",
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "list_voting_configurations",
@@ -371,7 +371,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Profile",
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "refresh_oauth_access_token",
@@ -389,7 +389,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Verified authenticator",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "register_directory",
@@ -407,7 +407,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "OAuth Application",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "register_policy",
@@ -443,7 +443,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Storage",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "register_voting_configuration",
@@ -497,7 +497,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Utility",
         auth: Auth::OptionalProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "request_data",
@@ -506,7 +506,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Data Token",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncRequest,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "request_oauth_authorization_code",
@@ -524,7 +524,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Device",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "reserve_token_space",
@@ -542,7 +542,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "Public key",
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "retrieve_device_configuration",
@@ -587,7 +587,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         tag: "OAuth Application",
         auth: Auth::OAuthTokenBasic,
         kind: Kind::Sync,
-        source: Source::Documented,
+        source: Source::Probe,
     },
     OperationMeta {
         id: "retrieve_oauth_authorization_code",
