@@ -610,8 +610,9 @@ async fn a_profile_without_a_key_is_403() {
 
 #[tokio::test]
 async fn a_reservation_answers_404_until_acked() {
+    // The ack must come well after the one request the test sends right after the 202.
     let s = MockServer::builder()
-        .ack_delay(Duration::from_millis(300))
+        .ack_delay(Duration::from_secs(3))
         .start()
         .await
         .expect("server starts");
