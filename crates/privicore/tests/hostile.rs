@@ -556,8 +556,11 @@ async fn every_entry_point_refuses_a_hostile_server() {
     let after_second = rss_kib();
     let elapsed = started.elapsed();
     let counts = mock.faults().counts();
-    mock.faults().clear();
     let recorded = mock.recorded();
+    mock.faults().clear();
+    // Requests that reached an operation; the ones still stalled are counted as hostile answers
+    // already but recorded only once answered.
+    let routed = recorded.iter().filter(|r| r.operation_id.is_some()).count() as u64;
 
     let mut panics = 0;
     let mut calls = 0;
@@ -591,7 +594,7 @@ async fn every_entry_point_refuses_a_hostile_server() {
         calls - oks - panics
     );
     println!(
-        "  hostile answers sent: {}, garbage frames sent: {}",
+        "  hostile answers sent: {} (requests answered: {routed}), garbage frames sent: {}",
         counts.hostile_answers, counts.hostile_frames
     );
     println!(
@@ -600,6 +603,12 @@ async fn every_entry_point_refuses_a_hostile_server() {
         proc_kib("VmHWM:")
     );
 
+    // Counting calls instead would depend on how many requests the calls happened to make.
+    assert!(
+        routed > 0 && counts.hostile_answers >= routed,
+        "the server was hostile throughout: {} hostile answers for {routed} requests",
+        counts.hostile_answers
+    );
     assert_eq!(panics, 0, "no entry point panicked");
     // Only the listed entry points may succeed, and only as their reasons say.
     let mut unexpected = Vec::new();
@@ -633,10 +642,6 @@ async fn every_entry_point_refuses_a_hostile_server() {
              {answered_200} times: not explained by {reasons:?}"
         );
     }
-    assert!(
-        counts.hostile_answers > calls as u64,
-        "the server was hostile throughout"
-    );
     assert!(counts.hostile_frames > 0, "garbage frames were sent");
     assert!(
         after_second - after_first < GROWTH_BOUND_KIB,
