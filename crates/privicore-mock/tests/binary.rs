@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{Ws, auth_of, extract_id, join, signed_key, wait_frame};
+use common::{WAIT, Ws, auth_of, extract_id, join, signed_key, wait_frame};
 use serde_json::{Value, json};
 
 /// Kills the server if the test panics before it stops it.
@@ -92,7 +92,7 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
     )
     .await;
     let id = extract_id(&body);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let state = json_of(
             http.post(format!("{api}/request-status/{id}"))
@@ -430,7 +430,7 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + WAIT;
     loop {
         if let Some(exit) = running.0.try_wait().expect("wait") {
             assert!(exit.success(), "exits cleanly on Ctrl-C: {exit:?}");

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use privicore_mock::{Error, MockServer, Stats};
 
+/// How long a listener may take to stop: generous, so that a loaded machine makes the test
+/// slower, never wrong.
+const WAIT: Duration = Duration::from_secs(60);
+
 fn port_of(url: &str) -> u16 {
     url.rsplit(':')
         .next()
@@ -14,7 +18,7 @@ fn port_of(url: &str) -> u16 {
 /// Waits until nothing accepts connections at `url` any more.
 async fn refused(url: &str) {
     let address = url.split("://").nth(1).expect("address").to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::net::TcpStream::connect(&address).await.is_ok() {
         assert!(
             tokio::time::Instant::now() < deadline,

@@ -15,7 +15,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::active_profile;
+use common::{WAIT, active_profile};
 use privicore_mock::{MockServer, Stats};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -285,7 +285,7 @@ fn held(server: &MockServer) -> Stats {
 }
 
 async fn settle(server: &MockServer, baseline: Stats) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + WAIT;
     while held(server) != baseline {
         assert!(
             tokio::time::Instant::now() < deadline,

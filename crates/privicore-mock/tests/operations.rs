@@ -29,6 +29,25 @@ impl Coverage {
     }
 }
 
+/// The status of a refused call.
+fn refused<T: std::fmt::Debug, E: std::fmt::Debug>(
+    result: Result<privicore_api::ResponseValue<T>, privicore_api::Error<E>>,
+) -> u16 {
+    result
+        .expect_err("refused")
+        .status()
+        .expect("an answer with a status")
+        .as_u16()
+}
+
+/// What the mock holds for the data token `token`, if anything.
+fn held(server: &MockServer, token: &str) -> Option<privicore_mock::StoredData> {
+    server
+        .stored_data()
+        .into_iter()
+        .find(|held| held.token == token)
+}
+
 /// Checks that a command completed (request-status, POST with `{}`), counting both.
 async fn completed(
     api: &Client,
@@ -129,7 +148,13 @@ async fn every_operation_is_served_and_decodes() {
         first.retrieve_cab_public_key()
     );
     assert_eq!(engine.public_key.len(), 200);
-    call!(cov, retrieve_token_expiry, first.retrieve_token_expiry());
+    let expiry = call!(cov, retrieve_token_expiry, first.retrieve_token_expiry()).expires_at;
+    // The default lifetime is an hour.
+    let now = chrono::Utc::now();
+    assert!(
+        expiry > now && expiry <= now + chrono::Duration::hours(1),
+        "expires at {expiry}, now {now}"
+    );
     let qr = call!(cov, generate_token_qr, first.generate_token_qr());
     assert!(!qr.qr_token.is_empty());
     command!(
@@ -147,8 +172,9 @@ async fn every_operation_is_served_and_decodes() {
             password: password.into(),
         })
     };
-    assert!(
-        login("pw-1").send().await.is_err(),
+    assert_eq!(
+        refused(login("pw-1").send().await),
+        401,
         "the old password stopped working"
     );
     login("pw-2").send().await.expect("the new password works");
@@ -164,8 +190,9 @@ async fn every_operation_is_served_and_decodes() {
     let types::ReauthorizeResponse::AuthorizationToken(renewed) = renewed else {
         panic!("reauthorize answers a token");
     };
-    assert!(
-        first.retrieve_profile_id().send().await.is_err(),
+    assert_eq!(
+        refused(first.retrieve_profile_id().send().await),
+        401,
         "the old token stopped working"
     );
     let token = renewed.authorization_token;
@@ -187,8 +214,9 @@ async fn every_operation_is_served_and_decodes() {
         revoke_authorization_token,
         c.revoke_authorization_token()
     );
-    assert!(
-        c.retrieve_profile_id().send().await.is_err(),
+    assert_eq!(
+        refused(c.retrieve_profile_id().send().await),
+        401,
         "a revoked token is refused"
     );
 
@@ -271,6 +299,11 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
     let types::PermanentDataToken::String(first) = first else {
         panic!("configure_file_meta answers a bare string by default");
     };
+    let kept = held(server, &first).expect("the mock holds the first token");
+    assert_eq!(
+        (kept.context.as_str(), kept.stored_len, kept.declared_size),
+        ("docs", small.len(), Some(small.len() as i64))
+    );
 
     // Large payload: upload to the stream server through a second client.
     let reservation = command!(
@@ -313,6 +346,11 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
     let types::PermanentDataToken::String(second) = second else {
         panic!("bare string")
     };
+    let kept = held(server, &second).expect("the mock holds the uploaded token");
+    assert_eq!(
+        (kept.context.as_str(), kept.stored_len, kept.declared_size),
+        ("blobs", large.len(), Some(large.len() as i64))
+    );
 
     let listed = call!(
         cov,
@@ -355,6 +393,11 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
             data: base64::engine::general_purpose::STANDARD.encode(&updated),
             meta: None,
         }
+    );
+    assert_eq!(
+        held(server, &first).map(|kept| kept.stored_len),
+        Some(updated.len()),
+        "the update replaced the stored bytes"
     );
     let listed = call!(
         cov,
@@ -441,6 +484,15 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
     assert_eq!(
         listed.meta.count, 1,
         "the deleted token disappeared from the list"
+    );
+    assert_eq!(
+        server
+            .stored_data()
+            .into_iter()
+            .map(|kept| kept.token)
+            .collect::<Vec<_>>(),
+        [second],
+        "the mock let the deleted token go and kept the other"
     );
 }
 
@@ -757,8 +809,9 @@ async fn policies(c: &Client, cov: &mut Coverage) {
             policy_id: policy.id
         }
     );
-    assert!(
-        c.retrieve_policy().name("guard").send().await.is_err(),
+    assert_eq!(
+        refused(c.retrieve_policy().name("guard").send().await),
+        404,
         "a deleted policy is gone"
     );
 }

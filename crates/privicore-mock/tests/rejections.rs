@@ -194,12 +194,16 @@ async fn missing_token_is_401() {
 
 #[tokio::test]
 async fn expired_token_is_401() {
+    // The token must outlive the key registration and the first call after the log-in (a few
+    // milliseconds, well under half a second even on a loaded machine) ten times over.
+    const LIFETIME: Duration = Duration::from_secs(5);
     let s = MockServer::builder()
         .ack_delay(Duration::ZERO)
-        .token_lifetime(Duration::from_millis(150))
+        .token_lifetime(LIFETIME)
         .start()
         .await
         .expect("server starts");
+    let before_login = std::time::Instant::now();
     let token = active_profile(s.api_url(), "alice", "pw").await;
     let get = || {
         http()
@@ -208,8 +212,18 @@ async fn expired_token_is_401() {
             .send()
     };
     assert_eq!(get().await.expect("sent").status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    rejected(get().await.expect("sent"), 401, "auth.token_expired").await;
+    let get = &get;
+    let expired = eventually("expired", || async move {
+        let response = get().await.expect("sent");
+        (response.status() != StatusCode::OK).then_some(response)
+    })
+    .await;
+    assert!(
+        before_login.elapsed() >= LIFETIME,
+        "refused after {:?}, before its lifetime of {LIFETIME:?}",
+        before_login.elapsed()
+    );
+    rejected(expired, 401, "auth.token_expired").await;
 
     // expire_tokens() does the same on demand.
     let s = server().await;
@@ -596,8 +610,9 @@ async fn a_profile_without_a_key_is_403() {
 
 #[tokio::test]
 async fn a_reservation_answers_404_until_acked() {
+    // The ack must come well after the one request the test sends right after the 202.
     let s = MockServer::builder()
-        .ack_delay(Duration::from_millis(300))
+        .ack_delay(Duration::from_secs(3))
         .start()
         .await
         .expect("server starts");

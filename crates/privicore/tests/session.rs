@@ -4,37 +4,91 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use privicore::api::types::{
     ApproveDeviceBody, RequestUniqueIdentifierBody, RetrieveUniqueIdentifierBody,
 };
-use privicore::{Error, MemoryTokenStore, StoreOptions, VaultKey};
-use privicore_mock::MockServer;
+use privicore::{Error, MemoryTokenStore, Session, StoreOptions, VaultKey};
+use privicore_mock::{CommandOutcome, MockServer};
 use secrecy::SecretString;
 
-#[tokio::test]
-async fn a_thousand_calls_with_an_expired_token_renew_it_once() {
-    let (mock, client) = common::start_with(
-        MockServer::builder().token_lifetime(Duration::from_millis(1500)),
-        |b| b.renew_ahead(Duration::ZERO),
-    )
-    .await;
-    let session = common::provisioned(&client, "expiry@test").await;
-    tokio::time::sleep(Duration::from_millis(1600)).await;
-    assert!(
-        session.expires_at() < chrono::Utc::now(),
-        "the token has expired"
-    );
-    mock.clear_recorded();
+/// Calls in one burst on one session.
+const BURST: usize = 1000;
 
-    let calls = (0..1000).map(|_| {
+/// `BURST` concurrent `profile_id` calls on `session`: what each returned, in call order.
+async fn burst(session: &Session) -> Vec<Result<String, Error>> {
+    let calls = (0..BURST).map(|_| {
         let session = session.clone();
         tokio::spawn(async move { session.profile_id().await })
     });
-    let results = futures::future::join_all(calls).await;
-    assert!(results.into_iter().all(|r| r.expect("no panic").is_ok()));
+    futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("no panic"))
+        .collect()
+}
+
+/// The id the mock holds for `session`'s profile: the owner it records for a data token
+/// stored through the session.
+async fn held_profile_id(mock: &MockServer, session: &Session) -> String {
+    let token = session
+        .vault(VaultKey::generate())
+        .store(b"whose is this", &StoreOptions::new("owner"))
+        .await
+        .expect("stored");
+    mock.stored_data()
+        .into_iter()
+        .find(|held| held.token == token.as_str())
+        .expect("the mock holds the token")
+        .profile_id
+}
+
+/// Asserts that every call of a burst returned `expected`.
+fn assert_all_returned(results: Vec<Result<String, Error>>, expected: &str) {
+    assert_eq!(results.len(), BURST);
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(id) => assert_eq!(id, expected, "call {i} returned another profile's id"),
+            Err(error) => panic!("call {i} failed: {error:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_calls_with_an_expired_token_renew_it_once() {
+    // The renewed token must outlive the whole burst, or the burst renews twice: time a burst
+    // on tokens that do not expire, and give the expiring tokens ten times that.
+    let (_steady_mock, steady_client) = common::start().await;
+    let steady = common::provisioned(&steady_client, "steady@test").await;
+    let started = Instant::now();
+    let timed = burst(&steady).await;
+    let lifetime = (started.elapsed() * 10).max(Duration::from_secs(2));
+    println!(
+        "a burst took {:?}: tokens live {lifetime:?}",
+        started.elapsed()
+    );
+    assert!(timed.iter().all(Result::is_ok), "the timing burst works");
+
+    let (mock, client) = common::start_with(MockServer::builder().token_lifetime(lifetime), |b| {
+        b.renew_ahead(Duration::ZERO)
+    })
+    .await;
+    let session = common::provisioned(&client, "expiry@test").await;
+    let profile_id = held_profile_id(&mock, &session).await;
+    // Wait for the expiry the session knows of, then make sure it has passed.
+    let left = (session.expires_at() - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(left).await;
+    common::eventually("past the token's expiry", || {
+        session.expires_at() < chrono::Utc::now()
+    })
+    .await;
+    mock.clear_recorded();
+
+    assert_all_returned(burst(&session).await, &profile_id);
     assert_eq!(mock.count("authenticate"), 1, "exactly one renewal");
     assert_eq!(
         mock.count("reauthorize_authorization_token"),
@@ -43,7 +97,7 @@ async fn a_thousand_calls_with_an_expired_token_renew_it_once() {
     );
     assert_eq!(
         mock.count("retrieve_profile_id"),
-        1000,
+        BURST as u64,
         "no call was rejected or replayed"
     );
 }
@@ -52,15 +106,11 @@ async fn a_thousand_calls_with_an_expired_token_renew_it_once() {
 async fn a_thousand_calls_after_the_server_expired_the_token_renew_it_once() {
     let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "server-expiry@test").await;
+    let profile_id = held_profile_id(&mock, &session).await;
     mock.expire_tokens();
     mock.clear_recorded();
 
-    let calls = (0..1000).map(|_| {
-        let session = session.clone();
-        tokio::spawn(async move { session.profile_id().await })
-    });
-    let results = futures::future::join_all(calls).await;
-    assert!(results.into_iter().all(|r| r.expect("no panic").is_ok()));
+    assert_all_returned(burst(&session).await, &profile_id);
     assert_eq!(mock.count("authenticate"), 1, "one renewal for every 401");
     let reads = mock.count("retrieve_profile_id");
     assert!(
@@ -326,7 +376,20 @@ async fn a_rotated_refresh_token_is_never_sent_twice() {
 
     // A refresh whose answer is lost may have consumed the token: it is not sent again.
     mock.faults().update(|f| f.error_rate = 1.0);
-    assert!(session.refresh_oauth().await.is_err());
+    let error = session
+        .refresh_oauth()
+        .await
+        .expect_err("the server is down");
+    assert!(
+        matches!(
+            error,
+            Error::Api {
+                status: 500 | 503,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     mock.faults().clear();
     let sent = mock.count("refresh_oauth_access_token");
     let error = session
@@ -378,9 +441,20 @@ async fn an_oauth_session_works_on_data_tokens_like_a_profile_session() {
         .collect()
         .await
         .expect("listed");
-    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed
+            .iter()
+            .map(|item| item.token.as_str())
+            .collect::<Vec<_>>(),
+        [token.as_str()]
+    );
     let apps: Vec<_> = profile.oauth().list(10).try_collect().await.expect("apps");
-    assert_eq!(apps.len(), 1);
+    assert_eq!(
+        apps.iter()
+            .map(|a| a.application_id.as_str())
+            .collect::<Vec<_>>(),
+        [app.as_str()]
+    );
     assert_eq!(session.oauth_scope().await.expect("scope").scope, "all");
 }
 
@@ -417,10 +491,14 @@ async fn wrong_credentials_are_unauthorized_and_login_from_env_needs_both_variab
 async fn a_revoked_session_is_refused_and_not_renewed_in_a_loop() {
     let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "revoke@test").await;
+    let profile_id = held_profile_id(&mock, &session).await;
     session.revoke().await.expect("revoked");
     mock.clear_recorded();
     // The revoked token is refused; the session logs in again once and succeeds.
-    session.profile_id().await.expect("renewed after the 401");
+    assert_eq!(
+        session.profile_id().await.expect("renewed after the 401"),
+        profile_id
+    );
     assert_eq!(mock.count("authenticate"), 1);
     assert_eq!(mock.count("retrieve_profile_id"), 2);
 }
@@ -436,13 +514,17 @@ async fn reads_are_retried_and_commands_are_never_re_posted() {
     })
     .await;
     let session = common::provisioned(&client, "retries@test").await;
+    let profile_id = held_profile_id(&mock, &session).await;
     mock.faults().update(|f| f.error_rate = 0.5);
     mock.clear_recorded();
     for _ in 0..20 {
-        session
-            .profile_id()
-            .await
-            .expect("a read gets through after retries");
+        assert_eq!(
+            session
+                .profile_id()
+                .await
+                .expect("a read gets through after retries"),
+            profile_id
+        );
     }
     assert!(
         mock.count("retrieve_profile_id") > 20,
@@ -480,7 +562,17 @@ async fn reads_are_retried_and_commands_are_never_re_posted() {
     let session = common::provisioned(&client, "no-retries@test").await;
     mock.faults().update(|f| f.error_rate = 1.0);
     mock.clear_recorded();
-    assert!(session.profile_id().await.is_err());
+    let error = session.profile_id().await.expect_err("the server is down");
+    assert!(
+        matches!(
+            error,
+            Error::Api {
+                status: 500 | 503,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_eq!(
         mock.count("retrieve_profile_id"),
         1,
@@ -510,7 +602,19 @@ async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
         }
     }))
     .await;
-    assert!(ids.iter().all(Result::is_ok), "{ids:?}");
+    // Each caller got the id of a command the mock ran, and no two callers the same one.
+    let mut distinct = std::collections::HashSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let id = id
+            .as_ref()
+            .unwrap_or_else(|e| panic!("command {i} failed: {e:?}"));
+        assert_eq!(
+            mock.command_outcome(id.as_str()),
+            Some(CommandOutcome::Completed),
+            "command {i} ({id}) ran on the mock"
+        );
+        assert!(distinct.insert(id.to_string()), "command ids are distinct");
+    }
     assert_eq!(
         mock.count("request_unique_identifier"),
         5,
@@ -523,7 +627,7 @@ async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
     mock.faults().clear();
     // The socket came back: the next ack arrives on it again.
     mock.clear_recorded();
-    session
+    let after = session
         .command("request_unique_identifier", |raw| {
             raw.request_unique_identifier()
                 .body(RequestUniqueIdentifierBody {
@@ -533,6 +637,11 @@ async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
         })
         .await
         .expect("acknowledged");
+    assert_eq!(
+        mock.command_outcome(after.as_str()),
+        Some(CommandOutcome::Completed)
+    );
+    assert!(!distinct.contains(after.as_str()), "a new command id");
     assert_eq!(mock.count("request_command_status"), 0);
 }
 

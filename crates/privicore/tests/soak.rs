@@ -159,6 +159,12 @@ async fn round_trips_survive_every_fault_at_once() {
         .await
         .expect("the soak finished in time");
     let elapsed = started.elapsed();
+    // The periodic drop is part of the run: wait for one rather than assume the run outlasted
+    // its period.
+    common::eventually("dropped the WebSockets periodically", || {
+        mock.faults().counts().ws_drops > 0
+    })
+    .await;
     let faults = mock.faults().counts();
     mock.faults().clear();
 
@@ -345,7 +351,6 @@ async fn round_trips_survive_every_fault_at_once() {
     // The run is meaningful only if the faults really happened and most round trips survived.
     assert!(faults.unavailable_503 + faults.internal_500 > 0);
     assert!(faults.rejected_commands > 0 || total < 200);
-    assert!(faults.ws_drops > 0 || elapsed < Duration::from_secs(2));
     // With 10 % of every request failing and no command ever re-posted, about a third of
     // the round trips complete (each needs some seven answers to get through); far fewer would
     // mean the client gives up on faults it could survive.

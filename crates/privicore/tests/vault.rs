@@ -5,8 +5,16 @@ mod common;
 
 use base64::Engine;
 use privicore::api::types::UpdateDataRequest;
+use privicore::cipher::OVERHEAD;
 use privicore::{DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
-use privicore_mock::MockServer;
+use privicore_mock::{CommandOutcome, MockServer, StoredData};
+
+/// What the mock holds for `token`, if anything.
+fn held(mock: &MockServer, token: &str) -> Option<StoredData> {
+    mock.stored_data()
+        .into_iter()
+        .find(|held| held.token == token)
+}
 
 /// Deterministic, incompressible-looking bytes.
 fn payload(len: usize, seed: u8) -> Vec<u8> {
@@ -44,6 +52,12 @@ async fn round_trips_at_every_size_class() {
             if size <= t { (1, 0) } else { (0, 1) },
             "size {size}: path"
         );
+        let kept = held(&mock, token.as_str()).expect("the mock holds the token");
+        assert_eq!(
+            (kept.context.as_str(), kept.stored_len, kept.declared_size),
+            ("sizes", size + OVERHEAD, Some(size as i64)),
+            "size {size}: one ciphertext of the whole payload, and its plaintext size declared"
+        );
         let back = vault.retrieve(&token).await.expect("retrieved");
         assert!(
             back == data,
@@ -79,6 +93,7 @@ async fn a_reader_that_fails_mid_stream_fails_the_store_and_nothing_is_kept() {
     let session = common::provisioned(&client, "failing-reader@test").await;
     let vault = session.vault(VaultKey::generate());
     let before = vault.list().collect().await.expect("listed").len();
+    let held_before = mock.stored_data();
     let failed = vault
         .store_reader(
             FailingReader { good: 300 * 1024 },
@@ -100,11 +115,16 @@ async fn a_reader_that_fails_mid_stream_fails_the_store_and_nothing_is_kept() {
         "no token was configured"
     );
     assert_eq!(vault.list().collect().await.expect("listed").len(), before);
+    assert_eq!(
+        mock.stored_data(),
+        held_before,
+        "the mock holds nothing new"
+    );
 }
 
 #[tokio::test]
 async fn files_round_trip_through_the_stream_path() {
-    let (_mock, client) = common::start().await;
+    let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "files@test").await;
     let vault = session.vault(VaultKey::generate());
     let dir = tempdir();
@@ -130,6 +150,11 @@ async fn files_round_trip_through_the_stream_path() {
     assert_eq!(meta.file_name.as_deref(), Some("report.pdf"));
     assert_eq!(meta.extension.as_deref(), Some("pdf"));
     assert_eq!(meta.size, Some(data.len() as i64));
+    let kept = held(&mock, token.as_str()).expect("the mock holds the token");
+    assert_eq!(
+        (kept.stored_len, kept.declared_size),
+        (data.len() + OVERHEAD, Some(data.len() as i64))
+    );
 
     let target = dir.join("out.pdf");
     let written = vault
@@ -146,7 +171,7 @@ async fn files_round_trip_through_the_stream_path() {
 
 #[tokio::test]
 async fn a_wrong_key_a_tampered_and_a_truncated_payload_fail_and_leave_no_file() {
-    let (_mock, client) =
+    let (mock, client) =
         common::start_with(MockServer::builder().inline_threshold(1024), |b| b).await;
     let session = common::provisioned(&client, "tamper@test").await;
     let key = VaultKey::generate();
@@ -175,7 +200,7 @@ async fn a_wrong_key_a_tampered_and_a_truncated_payload_fail_and_leave_no_file()
         let mut wire = privicore::cipher::encrypt(&key, &data).expect("encrypted");
         let middle = wire.len() / 2;
         wire[middle] ^= 0x01;
-        replace_ciphertext(&session, token.as_str(), &wire).await;
+        replace_ciphertext(&mock, &session, token.as_str(), &wire).await;
         let target = dir.join(format!("tampered-{size}"));
         let error = vault
             .retrieve_to_file(&token, &target)
@@ -188,7 +213,7 @@ async fn a_wrong_key_a_tampered_and_a_truncated_payload_fail_and_leave_no_file()
         assert!(!target.exists());
 
         let wire = privicore::cipher::encrypt(&key, &data).expect("encrypted");
-        replace_ciphertext(&session, token.as_str(), &wire[..wire.len() - 5]).await;
+        replace_ciphertext(&mock, &session, token.as_str(), &wire[..wire.len() - 5]).await;
         let target = dir.join(format!("truncated-{size}"));
         let error = vault
             .retrieve_to_file(&token, &target)
@@ -270,22 +295,32 @@ async fn a_retrieval_into_a_file_reports_its_progress_up_to_the_whole_size() {
 
 #[tokio::test]
 async fn update_and_delete_go_through_the_same_handle() {
-    let (_mock, client) = common::start().await;
+    let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "update@test").await;
     let vault = session.vault(VaultKey::generate());
     let token = vault
         .store(b"first", &StoreOptions::new("update"))
         .await
         .expect("stored");
+    assert_eq!(
+        held(&mock, token.as_str()).map(|kept| kept.stored_len),
+        Some(b"first".len() + OVERHEAD)
+    );
     vault
         .update(&token, b"second version")
         .await
         .expect("updated");
     assert_eq!(
+        held(&mock, token.as_str()).map(|kept| kept.stored_len),
+        Some(b"second version".len() + OVERHEAD),
+        "the mock holds the new ciphertext under the same token"
+    );
+    assert_eq!(
         vault.retrieve(&token).await.expect("retrieved"),
         b"second version"
     );
     vault.delete(&token).await.expect("deleted");
+    assert_eq!(held(&mock, token.as_str()), None, "the mock let it go");
     assert!(
         vault
             .list()
@@ -295,25 +330,40 @@ async fn update_and_delete_go_through_the_same_handle() {
             .expect("listed")
             .is_empty()
     );
-    assert!(
-        vault.retrieve(&token).await.is_err(),
-        "a deleted token cannot be retrieved"
-    );
+    let error = vault
+        .retrieve(&token)
+        .await
+        .expect_err("a deleted token cannot be retrieved");
+    assert_eq!(error.status(), Some(404), "{error:?}");
 }
 
 /// Stores `wire` as the token's ciphertext, bypassing the vault (as a corrupted server would).
-async fn replace_ciphertext(session: &privicore::Session, token: &str, wire: &[u8]) {
+async fn replace_ciphertext(
+    mock: &MockServer,
+    session: &privicore::Session,
+    token: &str,
+    wire: &[u8],
+) {
     let body = UpdateDataRequest {
         data_token: token.to_owned(),
         data: base64::engine::general_purpose::STANDARD.encode(wire),
         meta: None,
     };
-    session
+    let id = session
         .command("update_data_token", |raw| {
             raw.update_data_token().body(body.clone()).send()
         })
         .await
         .expect("replaced");
+    assert_eq!(
+        mock.command_outcome(id.as_str()),
+        Some(CommandOutcome::Completed)
+    );
+    assert_eq!(
+        held(mock, token).map(|kept| kept.stored_len),
+        Some(wire.len()),
+        "the mock holds the replacement"
+    );
 }
 
 fn tempdir() -> std::path::PathBuf {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: clients, profiles, WebSocket frames.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,32 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// How long a test waits for a frame before failing.
-pub const WAIT: Duration = Duration::from_secs(5);
+/// How long a test waits for a frame or a condition before failing: generous, so that a
+/// loaded machine makes a test slower, never wrong.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// How often [`eventually`] probes again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Probes until `probe` yields a value and returns it; panics naming `what` if it has not
+/// after [`WAIT`]. Tests wait for the condition they need instead of sleeping a guessed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still not {what} after {WAIT:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
 
 pub fn anonymous(url: &str) -> Client {
     Client::new(url, Inner::anonymous())

@@ -30,6 +30,18 @@ pub(crate) fn interpret(state: &str) -> Status {
     }
 }
 
+/// The status a state name stands for. A blank name is no state at all: read as "any other
+/// value is final", it would report a success the server never claimed.
+fn named(operation: &'static str, state: &str) -> Result<Status> {
+    if state.trim().is_empty() {
+        return Err(Error::Decode {
+            operation,
+            message: "request-status named no state".into(),
+        });
+    }
+    Ok(interpret(state))
+}
+
 /// Asks request-status once. A `404` (unknown or failed command, per the legacy client)
 /// counts as a failure.
 pub(crate) async fn check(
@@ -48,9 +60,9 @@ pub(crate) async fn check(
         })
         .await;
     match answer {
-        Ok(value) => Ok(match value.into_inner() {
-            RequestStatus::String(state) | RequestStatus::Array([state]) => interpret(&state),
-        }),
+        Ok(value) => match value.into_inner() {
+            RequestStatus::String(state) | RequestStatus::Array([state]) => named(OP, &state),
+        },
         Err(Error::Api {
             status: 404,
             reason,
@@ -108,5 +120,26 @@ mod tests {
         assert_eq!(interpret("started"), Status::Pending);
         assert_eq!(interpret("completed"), Status::Completed);
         assert_eq!(interpret("Failed"), Status::Failed("Failed".into()));
+    }
+
+    #[test]
+    fn a_blank_state_is_no_completion() {
+        for blank in ["", "  "] {
+            let named = named("request_command_status", blank);
+            assert!(
+                matches!(
+                    named,
+                    Err(Error::Decode {
+                        operation: "request_command_status",
+                        ..
+                    })
+                ),
+                "{blank:?}: {named:?}"
+            );
+        }
+        assert_eq!(
+            named("request_command_status", "completed").expect("a state"),
+            Status::Completed
+        );
     }
 }

@@ -10,6 +10,26 @@ use secrecy::SecretString;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// How long [`eventually`] waits for a condition: generous, so that a loaded machine makes a
+/// test slower, never wrong.
+pub const EVENTUALLY: Duration = Duration::from_secs(60);
+
+/// How often [`eventually`] looks at its condition again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Polls `condition` until it holds; panics naming `what` if it still does not after
+/// [`EVENTUALLY`]. Tests wait for the condition they need instead of sleeping a guessed time.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + EVENTUALLY;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still not {what} after {EVENTUALLY:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// A client builder for `mock`.
 pub fn builder(mock: &MockServer) -> ClientBuilder {
     Client::builder()
