@@ -53,6 +53,7 @@
 
 #![deny(missing_docs)]
 
+mod accepted;
 mod api;
 mod auth;
 mod commands;
