@@ -77,7 +77,7 @@ mod state;
 mod transfer;
 mod ws;
 
-pub use config::ReplyShape;
+pub use config::{ReauthorizeAnswer, RefreshAnswer, ReplyShape};
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind};
 pub use plaintext::PlaintextHit;
