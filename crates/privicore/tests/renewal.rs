@@ -20,22 +20,33 @@ const RENEW_AHEAD: Duration = Duration::from_secs(1200);
 /// What reauthorize asks for: far beyond the margin, so one renewal is enough.
 const TTL: Duration = Duration::from_secs(3600);
 
-/// A mock whose reauthorize answers `202`, with a profile provisioned by a client that does not
-/// renew (the default margin is shorter than [`LIFETIME`]), and a client that renews at once.
-async fn reauthorize_by_command(name: &str, websocket: bool) -> (MockServer, Client) {
+/// Ack delay of the tests whose commands settle: long enough that an expiry read right after
+/// the `202` is surely the old one.
+const ACK_DELAY: Duration = Duration::from_millis(500);
+/// How long the renewing client waits for a command, twenty times [`ACK_DELAY`].
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A mock whose reauthorize answers `202` (acks after `ack_delay`), with a profile provisioned
+/// by a client that does not renew (the default margin is shorter than [`LIFETIME`]), and a
+/// client that renews at once and waits `command_timeout` for a command.
+async fn reauthorize_by_command(
+    name: &str,
+    websocket: bool,
+    ack_delay: Duration,
+    command_timeout: Duration,
+) -> (MockServer, Client) {
     let (mock, provisioner) = common::start_with(
         MockServer::builder()
             .token_lifetime(LIFETIME)
             .reauthorize_answer(ReauthorizeAnswer::Command)
-            // Long enough that an expiry read right after the 202 is surely the old one.
-            .ack_delay(Duration::from_millis(500)),
-        |b| b,
+            .ack_delay(ack_delay),
+        |b| b.command_timeout(ack_delay * 20),
     )
     .await;
     common::provisioned(&provisioner, name).await;
     let mut builder = Client::builder()
         .api_url(mock.api_url())
-        .command_timeout(Duration::from_secs(10))
+        .command_timeout(command_timeout)
         .renew_ahead(RENEW_AHEAD)
         .reauthorize_ttl(TTL);
     if websocket {
@@ -55,7 +66,8 @@ async fn login(client: &Client, name: &str) -> Session {
 
 #[tokio::test]
 async fn a_reauthorize_accepted_as_a_command_takes_its_expiry_once_settled() {
-    let (mock, client) = reauthorize_by_command("reauth-202@test", true).await;
+    let (mock, client) =
+        reauthorize_by_command("reauth-202@test", true, ACK_DELAY, COMMAND_TIMEOUT).await;
     let login_at = Utc::now();
     let session = login(&client, "reauth-202@test").await;
     let first_expiry = session.expires_at();
@@ -82,7 +94,8 @@ async fn a_reauthorize_accepted_as_a_command_takes_its_expiry_once_settled() {
 #[tokio::test]
 async fn a_reauthorize_command_that_fails_falls_back_to_logging_in() {
     // Without a WebSocket, so that only the test's calls ask for a token.
-    let (mock, client) = reauthorize_by_command("reauth-fail@test", false).await;
+    let (mock, client) =
+        reauthorize_by_command("reauth-fail@test", false, ACK_DELAY, COMMAND_TIMEOUT).await;
     let session = login(&client, "reauth-fail@test").await;
     mock.faults().update(|f| f.reject_rate = 1.0);
     session
@@ -104,6 +117,30 @@ async fn a_reauthorize_command_that_fails_falls_back_to_logging_in() {
     let renewed = session.expires_at();
     assert!(renewed >= fallback_expiry - LIFETIME + TTL);
     assert_eq!(session.token_expiry().await.expect("expiry"), renewed);
+}
+
+#[tokio::test]
+async fn a_reauthorize_command_that_never_settles_falls_back_to_logging_in() {
+    // The ack comes ten times later than the renewing client waits for it.
+    let timeout = Duration::from_millis(300);
+    let (mock, client) =
+        reauthorize_by_command("reauth-slow@test", false, timeout * 10, timeout).await;
+    let session = login(&client, "reauth-slow@test").await;
+    let login_expiry = session.expires_at();
+    session
+        .profile_id()
+        .await
+        .expect("read after logging in again");
+    assert_eq!(mock.count("reauthorize_authorization_token"), 1);
+    assert_eq!(mock.count("authenticate"), 2, "the login and the fallback");
+    assert_eq!(mock.count("retrieve_profile_id"), 1);
+    // The session holds the fallback login's token, not the pending command's expiry.
+    let fallback_expiry = session.expires_at();
+    assert!(fallback_expiry > login_expiry, "a later login");
+    assert!(
+        fallback_expiry <= Utc::now() + LIFETIME,
+        "a login token, not a TTL"
+    );
 }
 
 /// The refresh token of `tokens`, exposed for comparison.
