@@ -59,6 +59,38 @@ impl ReplyShape {
     }
 }
 
+/// How reauthorize-authorization-token answers: the two wire forms the spec allows
+/// (`ReauthorizeResponse` is `oneOf` them). Set with
+/// [`MockServerBuilder::reauthorize_answer`](crate::MockServerBuilder::reauthorize_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReauthorizeAnswer {
+    /// `200` with a new token and its expiry; the token used is revoked at once (the
+    /// default, as the official page shows it).
+    #[default]
+    NewToken,
+    /// `202` with a command id, as the probe saw on the live server: the same token lives on,
+    /// and its new expiry takes effect only when the command settles (its `X-DPT-CAB-ID` ack,
+    /// after the [ack delay](crate::MockServerBuilder::ack_delay)). Until then
+    /// retrieve-token-expiry still answers the old expiry.
+    Command,
+}
+
+/// Whether refresh-access-token rotates the refresh token. Set with
+/// [`MockServerBuilder::refresh_answer`](crate::MockServerBuilder::refresh_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefreshAnswer {
+    /// A new refresh token with every new access token; the one used is spent, and presenting
+    /// it again is refused with `401 oauth.refresh_token_used` (the default).
+    #[default]
+    Rotated,
+    /// The answer carries no `refreshToken` (nor its expiry): the one used stays valid.
+    WithoutRefreshToken,
+    /// The answer repeats the refresh token that was sent: it stays valid.
+    SameRefreshToken,
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -75,6 +107,8 @@ pub(crate) struct Config {
     pub max_body: usize,
     pub max_upload: usize,
     pub download_lifetime: Duration,
+    pub reauthorize_answer: ReauthorizeAnswer,
+    pub refresh_answer: RefreshAnswer,
 }
 
 impl Default for Config {
@@ -93,6 +127,8 @@ impl Default for Config {
             max_body: 32 * 1024 * 1024,
             max_upload: 4 * 1024 * 1024 * 1024,
             download_lifetime: Duration::from_secs(300),
+            reauthorize_answer: ReauthorizeAnswer::default(),
+            refresh_answer: RefreshAnswer::default(),
         }
     }
 }

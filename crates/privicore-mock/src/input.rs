@@ -64,6 +64,7 @@ impl Call {
                             "the form body is not valid application/x-www-form-urlencoded",
                         )
                     })?;
+                check_names(self.op, pairs.iter().map(|(n, _)| n.as_str()))?;
                 Ok(Fields { pairs })
             }
             _ => Err(wrong_type(FORM)),
@@ -81,7 +82,14 @@ impl Call {
         match media_type(&self.headers) {
             None if empty_ok && self.body.is_empty() => Ok(JsonFields::default()),
             Some(media) if media == JSON => match serde_json::from_slice::<Value>(&self.body) {
-                Ok(Value::Object(map)) => Ok(JsonFields { map }),
+                Ok(Value::Object(map)) => {
+                    // A `Map` keeps the last of duplicated keys: read the keys again, in order.
+                    let keys = serde_json::from_slice::<Keys>(&self.body)
+                        .map(|keys| keys.0)
+                        .unwrap_or_default();
+                    check_names(self.op, keys.iter().map(String::as_str))?;
+                    Ok(JsonFields { map })
+                }
                 Ok(_) => Err(ApiFailure::unprocessable(
                     "validation.malformed_body",
                     "the JSON body must be an object",
@@ -100,6 +108,59 @@ impl Call {
         Fields {
             pairs: self.query.clone(),
         }
+    }
+}
+
+/// Refuses a body field `op` does not accept, and a field sent twice, as a strict server
+/// does: a misspelt or misplaced field would otherwise be ignored without a word.
+fn check_names<'a>(op: &str, names: impl Iterator<Item = &'a str>) -> Result<(), ApiFailure> {
+    let accepted = crate::accepted::body_fields(op);
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if !accepted.contains(&name) {
+            let known = if accepted.is_empty() {
+                "this operation takes no body fields".to_owned()
+            } else {
+                format!("known: {}", accepted.join(", "))
+            };
+            return Err(ApiFailure::unprocessable(
+                "validation.unknown_field",
+                format!("unknown field `{name}`; {known}"),
+            ));
+        }
+        if seen.contains(&name) {
+            return Err(ApiFailure::unprocessable(
+                "validation.duplicate_field",
+                format!("field `{name}` is sent more than once"),
+            ));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
+/// The top-level keys of a JSON object, duplicates and order kept.
+#[derive(Default)]
+struct Keys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        deserializer.deserialize_map(Visit)
     }
 }
 

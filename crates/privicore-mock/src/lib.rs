@@ -5,7 +5,11 @@
 //! the real deployment, over one in-memory state. It follows `spec/privicore.yaml` (every
 //! operation is served) and docs/protocol.md (async commands answer `202` and are acknowledged on
 //! the WebSocket; data tokens are reserved, filled, made permanent and read back; OAuth
-//! applications get codes and rotating refresh tokens).
+//! applications get codes and rotating refresh tokens). It is strict where a real server may
+//! be lenient: a body field an operation does not take, or one sent twice, is refused rather
+//! than ignored, so a client's mistakes show up in its tests. Where the wire has more than one
+//! attested form, a setting picks one ([`MockServerBuilder::reply_shape`],
+//! [`MockServerBuilder::reauthorize_answer`], [`MockServerBuilder::refresh_answer`]).
 //!
 //! * [`MockServer::start`] / [`MockServer::builder`] start a server; dropping it stops it.
 //! * [`MockServer::recorded`] and [`MockServer::count`] show what clients sent, secrets masked.
@@ -31,6 +35,7 @@
 //! | missing / empty field | 422 | `validation.missing_field` / `validation.empty_field` |
 //! | malformed field (number, enum, base64, …) | 422 | `validation.malformed_field` |
 //! | body not valid form / JSON | 422 | `validation.malformed_body` |
+//! | body field the operation does not take / a field sent twice | 422 | `validation.unknown_field` / `validation.duplicate_field` |
 //! | unknown `filters[...]` key | 422 | `validation.unknown_filter` |
 //! | missing `X-DPT-AUTHORIZATION` | 401 | `auth.missing_token` |
 //! | unknown / expired / revoked token | 401 | `auth.invalid_token` / `auth.token_expired` / `auth.token_revoked` |
@@ -42,6 +47,8 @@
 //! | username or name taken | 409 | `profile.username_taken`, `policy.name_taken`, … |
 //! | signed public key malformed | 422 | `public_key.malformed` / `.unsupported_version` / `.checksum_mismatch` |
 //! | reserve `ttl` over 1440 minutes | 422 | `data_token.ttl_too_large` |
+//! | a second fill of a reservation (exchange or stream upload) | 422 | `data_token.already_filled` |
+//! | configure-file-meta `size` not the stored length less IV and tag | 422 | `data_token.size_mismatch` |
 //! | client secret fetched twice | 422 | `oauth.already_retrieved` |
 //! | nonce reused | 422 | `oauth.nonce_reused` |
 //! | refresh token used twice | 401 | `oauth.refresh_token_used` |
@@ -53,6 +60,7 @@
 
 #![deny(missing_docs)]
 
+mod accepted;
 mod api;
 mod auth;
 mod commands;
@@ -76,7 +84,7 @@ mod state;
 mod transfer;
 mod ws;
 
-pub use config::ReplyShape;
+pub use config::{ReauthorizeAnswer, RefreshAnswer, ReplyShape};
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind};
 pub use plaintext::PlaintextHit;

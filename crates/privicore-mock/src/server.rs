@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ReplyShape};
+use crate::config::{Config, ReauthorizeAnswer, RefreshAnswer, ReplyShape};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
 use crate::plaintext::PlaintextHit;
@@ -153,6 +153,22 @@ impl MockServerBuilder {
     /// Largest payload the stream server accepts (default 4 GiB; it is kept in memory).
     pub fn max_upload(mut self, bytes: usize) -> Self {
         self.config.max_upload = bytes;
+        self
+    }
+
+    /// How reauthorize-authorization-token answers (default
+    /// [`ReauthorizeAnswer::NewToken`]). With [`ReauthorizeAnswer::Command`] it answers `202`
+    /// and the token's new expiry takes effect when the command's ack is pushed, so a client
+    /// that reads the expiry before the acknowledgement sees the old one.
+    pub fn reauthorize_answer(mut self, answer: ReauthorizeAnswer) -> Self {
+        self.config.reauthorize_answer = answer;
+        self
+    }
+
+    /// Whether refresh-access-token rotates the refresh token (default
+    /// [`RefreshAnswer::Rotated`]); the other answers keep the refresh token valid.
+    pub fn refresh_answer(mut self, answer: RefreshAnswer) -> Self {
+        self.config.refresh_answer = answer;
         self
     }
 

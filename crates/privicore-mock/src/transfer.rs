@@ -18,6 +18,7 @@ use crate::hostile::{self, Target};
 use crate::input::media_type;
 use crate::record::{Listener, RecordedBody};
 use crate::shared::Shared;
+use crate::state::data::StreamToken;
 use crate::state::lock;
 
 fn auth_param(query: &[(String, String)]) -> Option<&str> {
@@ -90,8 +91,17 @@ async fn upload(
     let now = Utc::now();
     // Check everything that does not need the body before using the single-use token up, so
     // that a request refused for its content type does not cost the client its token.
-    if !lock(&shared.world).data.stream_token_valid(token, now) {
-        return invalid();
+    let already_filled = || {
+        ApiFailure::unprocessable(
+            "data_token.already_filled",
+            "the reservation already has its data",
+        )
+        .into_response()
+    };
+    match lock(&shared.world).data.stream_token(token, now) {
+        StreamToken::Invalid => return invalid(),
+        StreamToken::Filled => return already_filled(),
+        StreamToken::Open => {}
     }
     if media_type(&parts.headers).as_deref() != Some("application/octet-stream") {
         return ApiFailure::unprocessable(
@@ -116,19 +126,25 @@ async fn upload(
     if declared.is_some_and(|len| len > max) {
         return too_large();
     }
-    let Some(reservation) = lock(&shared.world).data.take_stream_token(token, now) else {
-        return invalid();
+    let reservation = match lock(&shared.world).data.take_stream_token(token, now) {
+        Ok(reservation) => reservation,
+        Err(StreamToken::Filled) => return already_filled(),
+        Err(_) => return invalid(),
     };
+    // A failed upload gives the fill back, so that the reservation can still be exchanged.
+    let release = || lock(&shared.world).data.release_fill(&reservation);
     // One buffer, sized up front when the length is declared: chunks are copied into it once
     // as they arrive, never collected and joined.
     let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0));
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let Ok(chunk) = chunk else {
+            release();
             return ApiFailure::unprocessable("stream.interrupted", "the upload was interrupted")
                 .into_response();
         };
         if buffer.len() + chunk.len() > max {
+            release();
             return too_large();
         }
         buffer.extend_from_slice(&chunk);

@@ -154,7 +154,7 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
     acked(&mut ws, &extract_id(&body)).await;
 
     // §6 steps 1-4, small payload: reserve, wait, temporary token, exchange, wait, file meta.
-    let small = b"iv-and-ciphertext-and-tag".to_vec();
+    let small = b"iv-12-bytes!ciphertext-and-tag-16-bytes!".to_vec();
     let reserve = |context: &'static str| {
         post("/data-token/reserve-token-space")
             .form(&[("context", context), ("ttl", "5")])
@@ -203,7 +203,13 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
             ])
             .send()
     };
-    let small_token = json_of(file_meta(temp_token, small.len()).await.expect("meta"), 200).await;
+    let small_token = json_of(
+        file_meta(temp_token, small.len() - common::WIRE_OVERHEAD)
+            .await
+            .expect("meta"),
+        200,
+    )
+    .await;
     let small_token = small_token
         .as_str()
         .map(str::to_owned)
@@ -227,7 +233,7 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
     let large_token = json_of(
         file_meta(
             temp["token"].as_str().expect("token").to_owned(),
-            large.len(),
+            large.len() - common::WIRE_OVERHEAD,
         )
         .await
         .expect("meta"),

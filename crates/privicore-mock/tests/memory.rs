@@ -231,7 +231,7 @@ async fn store(server: &MockServer, token: &str, payload: &[u8], first: usize) -
         })
         .collect();
     ok_json(send_all(server.stream_url(), uploads).await, "upload");
-    let size = payload.len().to_string();
+    let size = (payload.len() - common::WIRE_OVERHEAD).to_string();
     let metas = temps
         .iter()
         .enumerate()

@@ -274,7 +274,7 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
             .as_deref()
             .is_some_and(|u| u.starts_with(server.stream_url()))
     );
-    let small = b"hello, vault".to_vec();
+    let small = b"iv-12-bytes!hello, vault, with a 16-byte tag".to_vec();
     command!(
         c,
         cov,
@@ -292,7 +292,7 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
             file_name: "note".into(),
             extension: "txt".into(),
             context: "docs".into(),
-            size: small.len() as i64,
+            size: (small.len() - common::WIRE_OVERHEAD) as i64,
             path: "/notes".into(),
         })
     );
@@ -339,7 +339,7 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
             file_name: "big".into(),
             extension: "bin".into(),
             context: "blobs".into(),
-            size: large.len() as i64,
+            size: (large.len() - common::WIRE_OVERHEAD) as i64,
             path: "/blobs".into(),
         })
     );

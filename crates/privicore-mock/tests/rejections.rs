@@ -704,11 +704,13 @@ async fn stream_and_download_tokens_are_single_use() {
         .await
         .expect("json");
     let url = temp["streamUrl"].as_str().expect("streamUrl").to_owned();
+    // A 3-byte plaintext in the wire format: IV, ciphertext, tag.
+    let payload: Vec<u8> = (1..=(3 + WIRE_OVERHEAD as u8)).collect();
     let upload = |content_type: &'static str| {
         http()
             .post(&url)
             .header("content-type", content_type)
-            .body(vec![1u8, 2, 3])
+            .body(payload.clone())
             .send()
     };
     // A refused content type does not use the token up.
@@ -765,8 +767,11 @@ async fn stream_and_download_tokens_are_single_use() {
     let link = frame["data"]["body"].as_str().expect("link").to_owned();
     let first = http().get(&link).send().await.expect("sent");
     assert_eq!(first.status(), StatusCode::OK);
-    assert_eq!(first.headers()["content-length"], "3");
-    assert_eq!(first.bytes().await.expect("bytes").as_ref(), &[1, 2, 3]);
+    assert_eq!(
+        first.headers()["content-length"],
+        payload.len().to_string().as_str()
+    );
+    assert_eq!(first.bytes().await.expect("bytes").as_ref(), payload);
     rejected(
         http().get(&link).send().await.expect("sent"),
         401,
@@ -848,4 +853,281 @@ async fn reply_shapes_can_be_pinned() {
     )
     .await;
     assert!(body["commandId"].is_string(), "{body}");
+}
+
+/// A settled reservation of the profile: its temporary token and stream URL.
+async fn reservation(api: &str, token: &str) -> (String, String) {
+    let body: Value = post_form(
+        &http(),
+        format!("{api}/data-token/reserve-token-space"),
+        Some(token),
+        &[("context", "c")],
+    )
+    .await;
+    let id = extract_id(&body);
+    let temp: Value = http()
+        .get(format!(
+            "{api}/data-token/retrieve-temporary-data-token/{id}"
+        ))
+        .header("X-DPT-AUTHORIZATION", token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    (
+        temp["token"].as_str().expect("temporary token").to_owned(),
+        temp["streamUrl"].as_str().expect("streamUrl").to_owned(),
+    )
+}
+
+/// Exchanges `payload` inline for the reservation behind `temp`.
+async fn exchange(api: &str, token: &str, temp: &str, payload: &[u8]) -> reqwest::Response {
+    use base64::Engine as _;
+    let data = base64::engine::general_purpose::STANDARD.encode(payload);
+    form_as(
+        api,
+        "/data-token/exchange-data-for-token",
+        token,
+        &[("temporaryTokenSpace", temp), ("data", &data)],
+    )
+    .await
+}
+
+/// Uploads `payload` to a stream URL.
+async fn upload(url: &str, payload: &[u8]) -> reqwest::Response {
+    http()
+        .post(url)
+        .header("content-type", "application/octet-stream")
+        .body(payload.to_vec())
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// configure-file-meta for the reservation behind `temp`, declaring `size`.
+async fn file_meta(api: &str, token: &str, temp: &str, size: &str) -> reqwest::Response {
+    form_as(
+        api,
+        "/data-token/configure-file-meta",
+        token,
+        &[
+            ("token", temp),
+            ("fileName", "f"),
+            ("extension", "bin"),
+            ("context", "c"),
+            ("size", size),
+            ("path", "/"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn unknown_and_repeated_body_fields_are_422() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+
+    // A form field the operation does not know (here misspelt) is named, never its value.
+    let response = form_as(
+        api,
+        "/profile/change-password",
+        &token,
+        &[
+            ("currentPassword", "pw"),
+            ("newPassword", "pw2"),
+            ("newPasword", "typo-secret"),
+        ],
+    )
+    .await;
+    let message = rejected(response, 422, "validation.unknown_field").await;
+    assert!(message.contains("`newPasword`"), "{message}");
+    assert!(!message.contains("typo-secret"), "never echo a value");
+    // A field sent twice is refused too: which of the two would count is anybody's guess.
+    let response = form_as(
+        api,
+        "/profile/change-password",
+        &token,
+        &[
+            ("currentPassword", "pw"),
+            ("newPassword", "pw2"),
+            ("newPassword", "pw3"),
+        ],
+    )
+    .await;
+    let message = rejected(response, 422, "validation.duplicate_field").await;
+    assert!(message.contains("`newPassword`"), "{message}");
+    // Neither refusal changed the password.
+    assert_eq!(s.count("change_password"), 2);
+    assert_eq!(
+        form(
+            api,
+            "/profile/authenticate",
+            &[("username", "alice"), ("password", "pw")]
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+
+    // An operation that takes no fields refuses any, and does nothing.
+    let response = form_as(
+        api,
+        "/profile/revoke-authorization-token",
+        &token,
+        &[("everything", "true")],
+    )
+    .await;
+    let message = rejected(response, 422, "validation.unknown_field").await;
+    assert!(message.contains("takes no body fields"), "{message}");
+    let still_valid = http()
+        .get(format!("{api}/profile/retrieve-profile-id"))
+        .header("X-DPT-AUTHORIZATION", &token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        still_valid.status(),
+        StatusCode::OK,
+        "the token was not revoked"
+    );
+
+    // JSON bodies: an unknown top-level key, and a key given twice (sent as raw text, since
+    // a JSON value cannot hold one twice).
+    let json_post = |body: String| {
+        http()
+            .post(format!("{api}/data-token/update-data"))
+            .header("X-DPT-AUTHORIZATION", &token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = json_post(json!({"dataToken": "t", "data": "aGk=", "metaData": {}}).to_string())
+        .await
+        .expect("sent");
+    let message = rejected(response, 422, "validation.unknown_field").await;
+    assert!(message.contains("`metaData`"), "{message}");
+    let response = json_post(r#"{"dataToken": "t", "data": "aGk=", "data": "aGk="}"#.into())
+        .await
+        .expect("sent");
+    let message = rejected(response, 422, "validation.duplicate_field").await;
+    assert!(message.contains("`data`"), "{message}");
+    let response = http()
+        .post(format!("{api}/request-status/any"))
+        .json(&json!({"commandId": "any"}))
+        .send()
+        .await
+        .expect("sent");
+    rejected(response, 422, "validation.unknown_field").await;
+}
+
+#[tokio::test]
+async fn a_reservation_is_filled_once() {
+    let s = MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .start()
+        .await
+        .expect("server starts");
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    let first: Vec<u8> = (0..(4 + WIRE_OVERHEAD as u8)).collect();
+    let second = vec![0xEE; 9 + WIRE_OVERHEAD];
+
+    // Exchanged first: the upload and a second exchange are refused.
+    let (temp, stream_url) = reservation(api, &token).await;
+    let accepted: Value = exchange(api, &token, &temp, &first)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        s.command_outcome(&extract_id(&accepted)),
+        Some(privicore_mock::CommandOutcome::Completed)
+    );
+    rejected(
+        upload(&stream_url, &second).await,
+        422,
+        "data_token.already_filled",
+    )
+    .await;
+    rejected(
+        exchange(api, &token, &temp, &second).await,
+        422,
+        "data_token.already_filled",
+    )
+    .await;
+    assert_eq!(
+        file_meta(api, &token, &temp, "4").await.status(),
+        StatusCode::OK
+    );
+
+    // Uploaded first: an exchange is refused, and the used stream token is gone.
+    let (temp, stream_url) = reservation(api, &token).await;
+    assert_eq!(upload(&stream_url, &first).await.status(), StatusCode::OK);
+    rejected(
+        exchange(api, &token, &temp, &second).await,
+        422,
+        "data_token.already_filled",
+    )
+    .await;
+    rejected(
+        upload(&stream_url, &second).await,
+        401,
+        "stream.invalid_token",
+    )
+    .await;
+    assert_eq!(
+        file_meta(api, &token, &temp, "4").await.status(),
+        StatusCode::OK
+    );
+
+    // Both tokens hold the first fill, never the second.
+    let stored: Vec<usize> = s.stored_data().iter().map(|d| d.stored_len).collect();
+    assert_eq!(stored, vec![first.len(), first.len()]);
+}
+
+#[tokio::test]
+async fn file_meta_size_must_be_the_stored_plaintext_size() {
+    let s = server().await;
+    let api = s.api_url();
+    let token = active_profile(api, "alice", "pw").await;
+    // 5 bytes of plaintext in the wire format.
+    let payload = vec![0x5A; 5 + WIRE_OVERHEAD];
+    let (temp, _) = reservation(api, &token).await;
+    assert_eq!(
+        exchange(api, &token, &temp, &payload).await.status(),
+        StatusCode::ACCEPTED
+    );
+    // The ciphertext length, one more and one less are all refused, and leave the
+    // reservation as it was.
+    for wrong in [payload.len().to_string(), "6".into(), "4".into()] {
+        let message = rejected(
+            file_meta(api, &token, &temp, &wrong).await,
+            422,
+            "data_token.size_mismatch",
+        )
+        .await;
+        assert!(message.contains("`size`"), "{message}");
+    }
+    assert!(s.stored_data().is_empty());
+    assert_eq!(
+        file_meta(api, &token, &temp, "5").await.status(),
+        StatusCode::OK
+    );
+    let stored = s.stored_data();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].stored_len, payload.len());
+    assert_eq!(stored[0].declared_size, Some(5));
+
+    // A payload shorter than an IV and a tag has no plaintext size at all.
+    let (temp, _) = reservation(api, &token).await;
+    exchange(api, &token, &temp, &[1, 2, 3]).await;
+    rejected(
+        file_meta(api, &token, &temp, "0").await,
+        422,
+        "data_token.size_mismatch",
+    )
+    .await;
 }

@@ -17,7 +17,7 @@ use crate::error::ApiFailure;
 use crate::input::{Call, base64_field, malformed};
 use crate::reply::{Reply, shaped};
 use crate::shared::Shared;
-use crate::state::data::{DataToken, FILTER_KEYS, FileMeta, Reservation, RiskMeta};
+use crate::state::data::{DataToken, FILTER_KEYS, FileMeta, Reservation, RiskMeta, WIRE_OVERHEAD};
 use crate::state::{after, lock, wire_time};
 
 /// Longest reservation: one day, in minutes (the official unit). Larger values get a `422`,
@@ -54,6 +54,7 @@ pub(crate) fn reserve(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
                 stream_token: Some(crate::rng::secret()),
                 expires_at: after(ctx.now, Duration::from_secs(ttl as u64 * 60)),
                 data: None,
+                filling: false,
             },
         );
         Ok(None)
@@ -91,6 +92,10 @@ pub(crate) fn exchange(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
     let form = call.form()?;
     let temp = form.required("temporaryTokenSpace")?;
     let data = base64_field("data", &form.required("data")?)?;
+    // The fill is claimed now, so that a second exchange or an upload for the same reservation
+    // is refused at once rather than racing this one. An unknown token is the command's to
+    // refuse, as before.
+    let claimed = claim_fill(&mut world, &temp, &who.profile_id, call.now)?;
     let profile_id = who.profile_id.clone();
     let command = Command::new("exchange_data_for_token", &who.profile_id, move |w, ctx| {
         let id = w
@@ -110,8 +115,47 @@ pub(crate) fn exchange(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
         ctx.shared.check_stored("exchange_data_for_token", &data);
         reservation.data = Some(Bytes::from(data));
         Ok(None)
+    })
+    .on_abort(move |w| {
+        if let Some(id) = claimed {
+            w.data.release_fill(&id);
+        }
     });
     Ok(commands::submit(s, &mut world, command))
+}
+
+/// Claims the fill of the caller's reservation behind `temp`: `Ok(Some(id))` when claimed,
+/// `Ok(None)` when there is no such reservation, a `422` when it was filled (or claimed)
+/// already.
+fn claim_fill(
+    world: &mut crate::state::World,
+    temp: &str,
+    profile_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, ApiFailure> {
+    let Some(id) = world.data.reservation_by_temp(temp, now).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let Some(reservation) = world
+        .data
+        .reservations
+        .get_mut(&id)
+        .filter(|r| r.profile_id == profile_id)
+    else {
+        return Ok(None);
+    };
+    if reservation.filling || reservation.data.is_some() {
+        return Err(already_filled());
+    }
+    reservation.filling = true;
+    Ok(Some(id))
+}
+
+fn already_filled() -> ApiFailure {
+    ApiFailure::unprocessable(
+        "data_token.already_filled",
+        "the reservation already has its data",
+    )
 }
 
 /// Turns a filled reservation into a permanent data token (the unofficial flow's promotion
@@ -154,6 +198,19 @@ pub(crate) fn file_meta(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailur
         return Err(ApiFailure::unprocessable(
             "data_token.no_data",
             "exchange or upload the data before configuring its file meta",
+        ));
+    }
+    let stored = world
+        .data
+        .reservations
+        .get(&id)
+        .and_then(|r| r.data.as_ref())
+        .map_or(0, Bytes::len);
+    if stored.checked_sub(WIRE_OVERHEAD) != usize::try_from(file.size).ok() {
+        return Err(ApiFailure::unprocessable(
+            "data_token.size_mismatch",
+            "`size` must be the plaintext size of the stored payload (its length less the \
+             IV and tag)",
         ));
     }
     let reservation = world.data.remove_reservation(&id).ok_or_else(|| {

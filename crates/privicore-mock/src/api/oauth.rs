@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::{ok, paged};
 use crate::auth::{caller, client_app, raw_basic};
 use crate::commands::{self, Command};
+use crate::config::RefreshAnswer;
 use crate::error::ApiFailure;
 use crate::input::{Call, malformed};
 use crate::reply::Reply;
@@ -321,7 +322,8 @@ pub(crate) fn scope(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
 }
 
 /// Rotates both tokens: the refresh token used and the access token sent stop working, and a
-/// refresh token used twice is refused with `401 oauth.refresh_token_used`. An expired access
+/// refresh token used twice is refused with `401 oauth.refresh_token_used`. Unless the
+/// [`RefreshAnswer`] says otherwise: then only the access token is replaced. An expired access
 /// token is accepted here: refreshing is what one does with it.
 pub(crate) fn refresh(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     let access = raw_basic(call)?;
@@ -335,10 +337,16 @@ pub(crate) fn refresh(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
         ));
     }
     let now = call.now;
+    let rotated = s.config.refresh_answer == RefreshAnswer::Rotated;
     let fresh = FreshTokens {
         access: crate::rng::secret(),
         access_expires: after(now, s.config.token_lifetime),
-        refresh: crate::rng::secret(),
+        // Not rotated: the refresh token and its expiry stay as they are.
+        refresh: if rotated {
+            crate::rng::secret()
+        } else {
+            refresh_token.clone()
+        },
         refresh_expires: after(now, s.config.refresh_lifetime()),
     };
     let rotated = world.oauth.rotate(&refresh_token, &access, fresh, now);
@@ -363,5 +371,12 @@ pub(crate) fn refresh(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
         .get(&grant.app_id)
         .map(|a| a.client_id.clone())
         .unwrap_or_default();
-    ok(token_body(&client_id, &grant))
+    let mut body = token_body(&client_id, &grant);
+    if s.config.refresh_answer == RefreshAnswer::WithoutRefreshToken
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.remove("refreshToken");
+        fields.remove("refreshTokenExpiresAt");
+    }
+    ok(body)
 }

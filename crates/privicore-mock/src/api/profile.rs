@@ -9,6 +9,7 @@ use serde_json::json;
 use super::ok;
 use crate::auth::caller;
 use crate::commands::{self, Command, Rejection};
+use crate::config::ReauthorizeAnswer;
 use crate::error::ApiFailure;
 use crate::input::Call;
 use crate::reply::Reply;
@@ -138,14 +139,29 @@ pub(crate) fn token_qr(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
     }))
 }
 
-/// Issues a new token with the requested lifetime (seconds) and revokes the one used.
+/// Issues a new token with the requested lifetime (seconds) and revokes the one used; or, with
+/// [`ReauthorizeAnswer::Command`], accepts a command that extends the token used when it
+/// settles.
 pub(crate) fn reauthorize(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     let mut world = lock(&s.world);
     let who = caller(s, &mut world, call)?;
     let form = call.form()?;
     let ttl = form.required_int("ttl", 1, MAX_TTL_SECS)?;
+    let lifetime = Duration::from_secs(ttl as u64);
+    if s.config.reauthorize_answer == ReauthorizeAnswer::Command {
+        let token = who.token.clone();
+        let command = Command::new(call.op, &who.profile_id, move |w, ctx| {
+            // The lifetime counts from the settling, when the new expiry takes effect.
+            if w.profiles.extend(&token, after(ctx.now, lifetime), ctx.now) {
+                Ok(None)
+            } else {
+                Err(Rejection::new("auth.invalid_token"))
+            }
+        });
+        return Ok(commands::submit(s, &mut world, command));
+    }
     let token = crate::rng::secret();
-    let expires_at = after(call.now, Duration::from_secs(ttl as u64));
+    let expires_at = after(call.now, lifetime);
     world.profiles.revoke(&who.token);
     world
         .profiles

@@ -18,6 +18,25 @@ pub(crate) struct Reservation {
     pub stream_token: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub data: Option<Bytes>,
+    /// A fill (an inline exchange or a stream upload) was accepted: a reservation is filled
+    /// once, so a second fill is refused even before the first has landed.
+    pub filling: bool,
+}
+
+/// What the payload wire format adds to the plaintext: a 12-byte IV in front and a 16-byte
+/// tag at the end (docs/protocol.md, payload encryption). configure-file-meta's `size` is the
+/// plaintext size, so it must be the stored length minus this.
+pub(crate) const WIRE_OVERHEAD: usize = 12 + 16;
+
+/// Whether a stream token can be used for an upload now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreamToken {
+    /// Unknown, used or expired.
+    Invalid,
+    /// Valid, but its reservation already has (or is receiving) its data.
+    Filled,
+    /// Valid and its reservation is empty.
+    Open,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -138,20 +157,43 @@ impl DataStore {
             .map(|_| id.as_str())
     }
 
-    /// Whether a stream token is valid now (without using it up).
-    pub fn stream_token_valid(&self, stream: &str, now: DateTime<Utc>) -> bool {
-        self.by_stream
+    /// Whether a stream token can be used now (without using it up).
+    pub fn stream_token(&self, stream: &str, now: DateTime<Utc>) -> StreamToken {
+        match self
+            .by_stream
             .get(stream)
             .and_then(|id| self.reservations.get(id))
-            .is_some_and(|r| r.expires_at > now)
+            .filter(|r| r.expires_at > now)
+        {
+            None => StreamToken::Invalid,
+            Some(r) if r.filling || r.data.is_some() => StreamToken::Filled,
+            Some(_) => StreamToken::Open,
+        }
     }
 
-    /// Uses up a stream token, returning its reservation id.
-    pub fn take_stream_token(&mut self, stream: &str, now: DateTime<Utc>) -> Option<String> {
-        let id = self.by_stream.remove(stream)?;
-        let reservation = self.reservations.get_mut(&id)?;
+    /// Uses up a stream token and claims its reservation's fill, returning the reservation id;
+    /// `Err` with the token's state when it cannot be used.
+    pub fn take_stream_token(
+        &mut self,
+        stream: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StreamToken> {
+        match self.stream_token(stream, now) {
+            StreamToken::Open => {}
+            refused => return Err(refused),
+        }
+        let id = self.by_stream.remove(stream).ok_or(StreamToken::Invalid)?;
+        let reservation = self.reservations.get_mut(&id).ok_or(StreamToken::Invalid)?;
         reservation.stream_token = None;
-        (reservation.expires_at > now).then_some(id)
+        reservation.filling = true;
+        Ok(id)
+    }
+
+    /// Gives a reservation's fill back (the fill failed), so that it can be filled again.
+    pub fn release_fill(&mut self, id: &str) {
+        if let Some(r) = self.reservations.get_mut(id).filter(|r| r.data.is_none()) {
+            r.filling = false;
+        }
     }
 
     /// Removes a reservation and its indexes.

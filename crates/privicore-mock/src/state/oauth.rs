@@ -130,7 +130,8 @@ impl OAuth {
     }
 
     /// Rotates the grant of `refresh_token`, which must have been issued together with
-    /// `access_token`: both old tokens stop working, the `fresh` pair replaces them.
+    /// `access_token`: both old tokens stop working, the `fresh` pair replaces them (when
+    /// `fresh` carries the same refresh token, only the access token is replaced).
     pub fn rotate(
         &mut self,
         refresh_token: &str,
@@ -155,11 +156,17 @@ impl OAuth {
         if grant.access_token != access_token {
             return Err(RotateProblem::AccessMismatch);
         }
-        let old_refresh_expires = grant.refresh_expires;
+        let (old_refresh_expires, kept) = (grant.refresh_expires, new_refresh == refresh_token);
         self.by_refresh.remove(refresh_token);
         self.by_access.remove(access_token);
-        self.used_refresh
-            .insert(refresh_token.to_owned(), old_refresh_expires);
+        // A refresh token handed out again (no rotation) is not spent, and keeps its expiry.
+        let refresh_expires = if kept {
+            old_refresh_expires
+        } else {
+            self.used_refresh
+                .insert(refresh_token.to_owned(), old_refresh_expires);
+            refresh_expires
+        };
         self.by_access.insert(new_access.clone(), id);
         self.by_refresh.insert(new_refresh.clone(), id);
         let grant = self

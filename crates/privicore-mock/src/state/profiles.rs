@@ -108,6 +108,17 @@ impl Profiles {
         }
     }
 
+    /// Gives a live token a new expiry; `false` when it is unknown, revoked or expired.
+    pub fn extend(&mut self, token: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        match self.tokens.get_mut(token) {
+            Some(t) if !t.revoked && t.expires_at > now => {
+                t.expires_at = expires_at;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn revoke(&mut self, token: &str) {
         if let Some(t) = self.tokens.get_mut(token) {
             t.revoked = true;

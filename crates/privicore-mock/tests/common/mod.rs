@@ -16,6 +16,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// What the payload wire format adds to a plaintext (a 12-byte IV and a 16-byte tag): the
+/// `size` configure-file-meta declares is a stored payload's length less this.
+pub const WIRE_OVERHEAD: usize = 12 + 16;
+
 /// How long a test waits for a frame or a condition before failing: generous, so that a
 /// loaded machine makes a test slower, never wrong.
 pub const WAIT: Duration = Duration::from_secs(60);

@@ -138,9 +138,17 @@ impl OAuthAuth {
             })
             .await?;
         let mut next = OAuthTokens::from(answer.into_inner());
-        if next.refresh_token.is_none() {
-            // Not rotated: the same refresh token stays valid.
+        let rotated = next
+            .refresh_token
+            .as_ref()
+            .is_some_and(|new| !same_secret(new, refresh_token.expose_secret()));
+        if !rotated {
+            // Not rotated (no refresh token in the answer, or the same one again): the same
+            // refresh token stays valid, so it is no longer counted as spent.
             next.refresh_token = Some(refresh_token.clone());
+            if next.refresh_token_expires_at.is_none() {
+                next.refresh_token_expires_at = tokens.refresh_token_expires_at;
+            }
             spent
                 .0
                 .retain(|t| !same_secret(t, refresh_token.expose_secret()));

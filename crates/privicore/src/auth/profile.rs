@@ -15,6 +15,7 @@ use privicore_api::operations::Auth;
 use privicore_api::types::{self, ReauthorizeResponse};
 
 use super::{SessionTokens, same_secret};
+use crate::commands::{self, status};
 use crate::{Client, Error, Result};
 
 /// The current token. Replaced whole, never edited.
@@ -129,8 +130,18 @@ impl ProfileAuth {
                 token: SecretString::from(token.authorization_token),
                 expires_at: token.expires_at,
             }),
-            // Accepted as a command: the same token lives on with a new expiry.
-            ReauthorizeResponse::CommandAccepted(_) => {
+            // Accepted as a command: the same token lives on, and its new expiry takes effect
+            // only when the command settles (docs/protocol.md: a 202 is a promise, the ack is
+            // the outcome). Read before that, the expiry is still the old one. A command that
+            // fails or never settles is an error here, and the caller logs in again.
+            ReauthorizeResponse::CommandAccepted(accepted) => {
+                let id = commands::command_id(OP, accepted)?;
+                // Polled through request-status with the token at hand, not awaited on the
+                // session's WebSocket: the socket asks this very renewal for a token when it
+                // (re)joins, and its fallback requests go through the renewing token source,
+                // so waiting on it from inside the renewal could wait on itself.
+                let timeout = self.client.config().command_timeout;
+                status::poll_until_final(&raw, &self.client, OP, &id, timeout).await?;
                 const EXPIRY: &str = "retrieve_token_expiry";
                 let expiry = self
                     .client
