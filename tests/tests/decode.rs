@@ -2,7 +2,7 @@
 //! snapshot (`snapshots/decode/<case>.snap`) shows what the client decoded: the status, the
 //! Rust type and variant it chose, and the value serialised back.
 //!
-//! Served bodies are the documented examples of `endpoints.json` (copied to
+//! Served bodies are the documented examples of `fixtures/endpoints.json` (copied to
 //! `fixtures/endpoint-examples.json`) and, for the shapes no page shows, the examples the spec
 //! declares on each `oneOf` variant. Nothing snapshotted is written by hand.
 
@@ -216,18 +216,15 @@ async fn documented_examples_decode() {
     );
 }
 
-/// The fixture is exactly the examples endpoints.json documents, when that file is at hand
-/// (`../shared/privicore-api/endpoints.json` next to the workspace).
+/// The fixture is exactly the examples the committed research record
+/// (`tests/fixtures/endpoints.json`, every endpoint with its sources) documents. The record is
+/// committed so that this check runs everywhere; `.ci/run` compares it with the upstream copy
+/// when one sits beside the clone.
 #[test]
 fn fixture_matches_endpoints_json() {
-    let source = repo_root().join("../shared/privicore-api/endpoints.json");
-    let Ok(text) = std::fs::read_to_string(&source) else {
-        eprintln!(
-            "{} not found: fixture freshness not checked",
-            source.display()
-        );
-        return;
-    };
+    let source = repo_root().join("tests/fixtures/endpoints.json");
+    let text = std::fs::read_to_string(&source)
+        .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
     let endpoints: Vec<Value> = serde_json::from_str(&text).expect("endpoints.json parses");
     let mut extracted = Vec::new();
     for endpoint in &endpoints {

@@ -172,6 +172,16 @@ fn python_vectors_stream_with_random_chunking() {
     }
 }
 
+/// Says that a check did not run, and why, where the person running the tests sees it: straight
+/// to stderr, which the test harness does not capture (its capture covers `print!` only).
+fn skip_note(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {what} (set PRIVICORE_REQUIRE_PYTHON=1 to make this a failure; .ci/run does)"
+    );
+}
+
 /// Rust-made ciphertext must open in Python's `cryptography`. Skips, saying so, only when
 /// python3 or its `cryptography` package is missing; set `PRIVICORE_REQUIRE_PYTHON=1` to turn
 /// that skip into a failure.
@@ -186,12 +196,12 @@ fn rust_ciphertext_decrypts_in_python() {
     match probe {
         Err(err) => {
             assert!(!required, "python3 is required but cannot run: {err}");
-            println!("SKIPPED rust_ciphertext_decrypts_in_python: python3 is not available");
+            skip_note("rust_ciphertext_decrypts_in_python: python3 is not available");
             return;
         }
         Ok(status) if !status.success() => {
             assert!(!required, "python3 has no `cryptography` package");
-            println!("SKIPPED rust_ciphertext_decrypts_in_python: no python3 `cryptography`");
+            skip_note("rust_ciphertext_decrypts_in_python: no python3 `cryptography`");
             return;
         }
         Ok(_) => {}
