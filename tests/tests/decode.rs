@@ -223,8 +223,8 @@ async fn documented_examples_decode() {
 #[test]
 fn fixture_matches_endpoints_json() {
     let source = repo_root().join("tests/fixtures/endpoints.json");
-    let text = std::fs::read_to_string(&source)
-        .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    let text =
+        std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
     let endpoints: Vec<Value> = serde_json::from_str(&text).expect("endpoints.json parses");
     let mut extracted = Vec::new();
     for endpoint in &endpoints {

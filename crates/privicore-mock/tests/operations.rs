@@ -302,7 +302,11 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
     let kept = held(server, &first).expect("the mock holds the first token");
     assert_eq!(
         (kept.context.as_str(), kept.stored_len, kept.declared_size),
-        ("docs", small.len(), Some(small.len() as i64))
+        (
+            "docs",
+            small.len(),
+            Some((small.len() - common::WIRE_OVERHEAD) as i64)
+        )
     );
 
     // Large payload: upload to the stream server through a second client.
@@ -349,7 +353,11 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
     let kept = held(server, &second).expect("the mock holds the uploaded token");
     assert_eq!(
         (kept.context.as_str(), kept.stored_len, kept.declared_size),
-        ("blobs", large.len(), Some(large.len() as i64))
+        (
+            "blobs",
+            large.len(),
+            Some((large.len() - common::WIRE_OVERHEAD) as i64)
+        )
     );
 
     let listed = call!(
