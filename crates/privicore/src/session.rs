@@ -263,7 +263,13 @@ impl Session {
                 })
                 .await?;
             let id = commands::request_id(OP, answer.headers())?;
-            if let Some(ready) = hub.wait_data(OP, &id, epoch).await? {
+            // The command id is optional: without it only the result itself is awaited.
+            let command = answer
+                .headers()
+                .get("x-dpt-cab-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| CommandId::new(v.trim()).ok());
+            if let Some(ready) = hub.wait_data(OP, &id, command.as_ref(), epoch).await? {
                 return Ok(ready);
             }
             misses += 1;

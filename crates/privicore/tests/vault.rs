@@ -379,3 +379,31 @@ async fn a_lost_answer_to_the_last_step_is_an_unconfirmed_store() {
         vault.delete(&made[0].token).await.expect("deleted");
     }
 }
+
+/// A refused data request is acknowledged on its command id only: retrieving reports the
+/// rejection instead of waiting for a result that never comes (and timing out).
+#[tokio::test]
+async fn a_refused_data_request_is_reported_as_rejected() {
+    let (mock, client) = common::start_with(MockServer::builder(), |b| {
+        b.command_timeout(std::time::Duration::from_secs(20))
+    })
+    .await;
+    let session = common::provisioned(&client, "refused-read@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let token = vault
+        .store(b"kept", &StoreOptions::new("refused"))
+        .await
+        .expect("stored");
+    mock.faults().update(|f| f.reject_rate = 1.0);
+    let error = vault.retrieve(&token).await.expect_err("refused");
+    mock.faults().clear();
+    assert!(
+        matches!(
+            &error,
+            Error::CommandRejected { operation: "request_data", reason, .. }
+                if reason == "fault.injected_rejection"
+        ),
+        "{error:?}"
+    );
+    assert_eq!(vault.retrieve(&token).await.expect("read back"), b"kept");
+}
