@@ -33,6 +33,22 @@ pub const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
 /// The operation whose answer is a stream for the caller to consume, never read whole.
 const STREAMED_ANSWER: &str = "download_data";
 
+/// The header that names each request, so that a failure the caller sees can be matched to
+/// the one request (in the server's logs, or a test server's records) that explains it.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    /// The id [`with_request_id`] gives the requests sent while its future runs.
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// Runs `request` with every request it sends carrying `X-Request-Id: <id>` (added by the
+/// `pre` hook). Outside of it, requests carry no id. A replay after a `401` is the same
+/// request and keeps the id.
+pub async fn with_request_id<F: Future>(id: String, request: F) -> F::Output {
+    CURRENT_REQUEST_ID.scope(id, request).await
+}
+
 /// The profile-token header.
 pub const DPT_AUTHORIZATION: HeaderName = HeaderName::from_static("x-dpt-authorization");
 
@@ -232,6 +248,10 @@ impl ClientHooks<Inner> for Client {
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         request.headers_mut().remove("api-version");
+        // An id that does not fit in a header is left out rather than failing the request.
+        if let Ok(Ok(id)) = CURRENT_REQUEST_ID.try_with(|id| HeaderValue::from_str(id)) {
+            request.headers_mut().insert(REQUEST_ID, id);
+        }
         // An empty form body goes out without Content-Length, which RFC 9110 expects on a
         // POST and some proxies insist on (411).
         let empty = request

@@ -6,6 +6,7 @@ use axum::http::header;
 use chrono::{DateTime, Utc};
 
 use crate::error::ApiFailure;
+use crate::faults::InjectedFault;
 use crate::input::Call;
 use crate::routes::{Group, group_of};
 use crate::shared::Shared;
@@ -108,11 +109,18 @@ pub(crate) fn caller(
             "the X-DPT-AUTHORIZATION header is empty",
         ));
     }
-    let (profile_id, oauth_scopes) = resolve_token(world, &token, call.now)?;
-    if shared.faults.expire_early() {
+    let (profile_id, oauth_scopes) = resolve_token(world, &token, call.now).map_err(|failure| {
+        // A token the injector expired stays a fault on every later request that carries it.
+        if shared.faults.was_expired_early(&token) {
+            failure.injected(InjectedFault::ExpiredToken)
+        } else {
+            failure
+        }
+    })?;
+    if shared.faults.expire_early(&token) {
         world.profiles.expire(&token, call.now);
         world.oauth.expire_access(&token, call.now);
-        return Err(token_failure(TokenProblem::Expired));
+        return Err(token_failure(TokenProblem::Expired).injected(InjectedFault::EarlyExpiry));
     }
     if let Some(scopes) = &oauth_scopes {
         let Some(needed) = oauth_scope_for(call.op) else {

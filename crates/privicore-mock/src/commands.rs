@@ -134,7 +134,7 @@ fn complete(shared: &Shared, world: &mut World, command: Command) -> Vec<String>
         now: Utc::now(),
         shared,
     };
-    let outcome = if shared.faults.reject_command() {
+    let outcome = if shared.faults.reject_command(&id) {
         Err(Rejection::new("fault.injected_rejection"))
     } else {
         effect(world, &ctx)

@@ -12,9 +12,11 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use crate::error::ApiFailure;
+use crate::faults::InjectedFault;
 use crate::hostile::{self, Target};
 use crate::input::{Call, media_type};
 use crate::record::{Listener, RecordedBody, RecordedRequest, mask_headers, mask_json, mask_pairs};
+use crate::reply::CreatedCommand;
 use crate::routes::{self, Lookup, Serve};
 use crate::shared::Shared;
 
@@ -53,7 +55,7 @@ fn recorded_body(headers: &HeaderMap, body: &Bytes) -> RecordedBody {
     }
 }
 
-/// Records one request with its answer's status.
+/// Records one request with its answer's status and the fault injected into it, if any.
 pub(crate) fn record(
     shared: &Shared,
     listener: Listener,
@@ -61,7 +63,7 @@ pub(crate) fn record(
     parts: &Parts,
     query: &[(String, String)],
     body: RecordedBody,
-    status: StatusCode,
+    response: &Response,
 ) {
     shared.recorder.push(RecordedRequest {
         listener,
@@ -71,7 +73,12 @@ pub(crate) fn record(
         query: mask_pairs(query),
         headers: mask_headers(&parts.headers),
         body,
-        status: status.as_u16(),
+        status: response.status().as_u16(),
+        fault: response.extensions().get::<InjectedFault>().cloned(),
+        command_id: response
+            .extensions()
+            .get::<CreatedCommand>()
+            .map(|c| c.0.clone()),
     });
 }
 
@@ -126,7 +133,7 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, request: Request<Body
         &parts,
         &shown_query,
         recorded,
-        response.status(),
+        &response,
     );
     response
 }
@@ -151,7 +158,7 @@ async fn answer(
     }
     if let Some(kind) = shared.faults.hostile() {
         let uri = parts.uri.to_string();
-        return hostile::respond(&shared.faults, kind, Target::Api, &uri).await;
+        return hostile::respond_recorded(&shared.faults, kind, Target::Api, &uri).await;
     }
     let query = match query {
         Ok(query) => query,
@@ -176,7 +183,7 @@ async fn answer(
         now: Utc::now(),
     };
     match handler(shared, &call) {
-        Ok(reply) => reply.render(shared.faults.mangle()),
+        Ok(reply) => reply.render(shared.faults.mangle(route.op)),
         Err(failure) => failure.into_response(),
     }
 }

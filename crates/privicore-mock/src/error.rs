@@ -3,6 +3,8 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::faults::InjectedFault;
+
 /// Why a [`MockServer`](crate::MockServer) could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,6 +32,8 @@ pub(crate) struct ApiFailure {
     pub status: StatusCode,
     pub reason: String,
     pub message: String,
+    /// The fault injector's, when it answered this on purpose: recorded on the request.
+    pub injected: Option<InjectedFault>,
 }
 
 impl ApiFailure {
@@ -38,7 +42,14 @@ impl ApiFailure {
             status,
             reason: reason.to_owned(),
             message: message.into(),
+            injected: None,
         }
+    }
+
+    /// Marks this answer as an injected fault (see [`InjectedFault`]).
+    pub fn injected(mut self, fault: InjectedFault) -> Self {
+        self.injected = Some(fault);
+        self
     }
 
     pub fn unauthorized(reason: &str, message: impl Into<String>) -> Self {
@@ -74,11 +85,16 @@ impl ApiFailure {
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             [(header::CONTENT_TYPE, "application/json")],
             self.body(),
         )
-            .into_response()
+            .into_response();
+        // Travels with the answer to the listener, which records it with the request.
+        if let Some(fault) = self.injected {
+            response.extensions_mut().insert(fault);
+        }
+        response
     }
 }

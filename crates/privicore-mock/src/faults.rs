@@ -48,6 +48,12 @@ pub struct FaultConfig {
     pub truncate_rate: f64,
     /// Share of successful JSON answers whose body is replaced by something that is not JSON.
     pub malform_rate: f64,
+    /// When not empty, `truncate_rate` and `malform_rate` apply only to the answers of these
+    /// operations (spec operation ids). Either fault damages an answer **after** the request
+    /// was handled: whatever it changed (a command accepted, a data token created) stays
+    /// changed, and only the client's view of it is lost. Each one is recorded on its request
+    /// ([`RecordedRequest::fault`](crate::RecordedRequest::fault)).
+    pub mangle_operations: Vec<String>,
     /// Share of command acknowledgements lost to a dropped connection: instead of the ack
     /// being pushed, every WebSocket is dropped (no close frame), so the client must recover
     /// the outcome through request-status after it reconnects.
@@ -106,6 +112,37 @@ impl HostileKind {
         HostileKind::RedirectLoop,
         HostileKind::Stall,
     ];
+}
+
+/// A fault injected into one HTTP request's answer, as recorded on that request
+/// ([`RecordedRequest::fault`](crate::RecordedRequest::fault)), so that a test can tie each
+/// failure a client reports to the one request that explains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InjectedFault {
+    /// Answered `503` instead of being handled: nothing changed.
+    Unavailable,
+    /// Answered `500` instead of being handled: nothing changed.
+    InternalError,
+    /// The token was expired on the spot and the request answered `401 auth.token_expired`:
+    /// nothing else changed.
+    EarlyExpiry,
+    /// Answered `401 auth.token_expired` because its token had been expired early on purpose
+    /// ([`InjectedFault::EarlyExpiry`] on an earlier request that carried the same token).
+    ExpiredToken,
+    /// Handled (and its changes kept), then the JSON answer was cut in half.
+    Truncated {
+        /// The command the request created and that runs regardless, when it was one.
+        command_id: Option<String>,
+    },
+    /// Handled (and its changes kept), then the JSON answer was replaced by something that
+    /// is not JSON.
+    Malformed {
+        /// The command the request created and that runs regardless, when it was one.
+        command_id: Option<String>,
+    },
+    /// Replaced by a hostile answer ([`FaultConfig::hostile_rate`]): nothing changed.
+    Hostile(HostileKind),
 }
 
 /// How many faults the mock injected, by kind, since it started (or since
@@ -235,7 +272,15 @@ pub(crate) struct FaultState {
     counters: Counters,
     /// Where the hostile mode is in its rotation of [`HostileKind::ALL`].
     hostile_next: AtomicU64,
+    /// The ids of the commands failed on purpose, oldest first (at most [`MAX_REJECTED_LOG`]).
+    rejected: Mutex<std::collections::VecDeque<String>>,
+    /// The tokens expired early on purpose (cleared past [`MAX_REJECTED_LOG`]).
+    expired_tokens: Mutex<std::collections::HashSet<String>>,
 }
+
+/// How many rejected command ids (and early-expired tokens) are kept: bounded, so a long run with rejections on stays
+/// bounded in memory, like the request log.
+const MAX_REJECTED_LOG: usize = 100_000;
 
 /// The oversized length used when `hostile_body_len` is 0.
 const DEFAULT_HOSTILE_LEN: usize = 8 * 1024 * 1024;
@@ -247,6 +292,8 @@ impl FaultState {
             rng: Mutex::new(SeededRng::new(seed)),
             counters: Counters::default(),
             hostile_next: AtomicU64::new(0),
+            rejected: Mutex::default(),
+            expired_tokens: Mutex::default(),
         }
     }
 
@@ -337,6 +384,7 @@ impl FaultState {
                 "fault.service_unavailable",
                 "injected fault: the service is unavailable, try again",
             )
+            .injected(InjectedFault::Unavailable)
         } else {
             bump(&self.counters.internal_500);
             ApiFailure::new(
@@ -344,6 +392,7 @@ impl FaultState {
                 "fault.internal_error",
                 "injected fault: internal server error",
             )
+            .injected(InjectedFault::InternalError)
         })
     }
 
@@ -356,23 +405,54 @@ impl FaultState {
         fired
     }
 
-    pub fn reject_command(&self) -> bool {
-        self.counted(self.config().reject_rate, &self.counters.rejected_commands)
+    /// Whether command `id` is to fail on purpose; a failed one is remembered
+    /// ([`Faults::rejected_commands`]).
+    pub fn reject_command(&self, id: &str) -> bool {
+        let rejected = self.counted(self.config().reject_rate, &self.counters.rejected_commands);
+        if rejected {
+            let mut log = lock(&self.rejected);
+            if log.len() >= MAX_REJECTED_LOG {
+                log.pop_front();
+            }
+            log.push_back(id.to_owned());
+        }
+        rejected
     }
 
     pub fn lose_ack(&self) -> bool {
         self.counted(self.config().lost_ack_rate, &self.counters.lost_acks)
     }
 
-    pub fn expire_early(&self) -> bool {
-        self.counted(
+    /// Whether `token` is to expire now; an expired one is remembered, so that the `401`s it
+    /// gets later are recorded as faults too ([`InjectedFault::ExpiredToken`]).
+    pub fn expire_early(&self, token: &str) -> bool {
+        let expired = self.counted(
             self.config().early_expiry_rate,
             &self.counters.early_expiries,
-        )
+        );
+        if expired {
+            let mut tokens = lock(&self.expired_tokens);
+            if tokens.len() >= MAX_REJECTED_LOG {
+                tokens.clear();
+            }
+            tokens.insert(token.to_owned());
+        }
+        expired
     }
 
-    pub fn mangle(&self) -> Mangle {
+    /// Whether `token` was expired early on purpose.
+    pub fn was_expired_early(&self, token: &str) -> bool {
+        lock(&self.expired_tokens).contains(token)
+    }
+
+    /// The damage to do to the answer of operation `op` (see
+    /// [`FaultConfig::mangle_operations`]).
+    pub fn mangle(&self, op: &str) -> Mangle {
         let config = self.config();
+        if !config.mangle_operations.is_empty() && !config.mangle_operations.iter().any(|o| o == op)
+        {
+            return Mangle::None;
+        }
         if self.counted(config.truncate_rate, &self.counters.truncated) {
             Mangle::Truncate
         } else if self.counted(config.malform_rate, &self.counters.malformed) {
@@ -439,8 +519,15 @@ impl Faults {
         self.state.counts()
     }
 
-    /// Sets every count back to zero.
+    /// Sets every count back to zero, and forgets the rejected commands.
     pub fn reset_counts(&self) {
         self.state.counters.reset();
+        lock(&self.state.rejected).clear();
+    }
+
+    /// The ids of the commands failed on purpose ([`FaultConfig::reject_rate`]) since the
+    /// start or the last [`Faults::reset_counts`], oldest first (the most recent 100,000).
+    pub fn rejected_commands(&self) -> Vec<String> {
+        lock(&self.state.rejected).iter().cloned().collect()
     }
 }

@@ -73,13 +73,22 @@ fn pick<T: Copy>(faults: &FaultState, choices: &[T]) -> T {
     choices[(faults.next_u64() % choices.len() as u64) as usize]
 }
 
-/// The hostile answer of `kind` to a request for `uri`.
-pub(crate) async fn respond(
+/// [`respond`], with the kind recorded on the request as its [`InjectedFault`].
+pub(crate) async fn respond_recorded(
     faults: &FaultState,
     kind: HostileKind,
     target: Target,
     uri: &str,
 ) -> Response {
+    let mut response = respond(faults, kind, target, uri).await;
+    response
+        .extensions_mut()
+        .insert(crate::faults::InjectedFault::Hostile(kind));
+    response
+}
+
+/// The hostile answer of `kind` to a request for `uri`.
+async fn respond(faults: &FaultState, kind: HostileKind, target: Target, uri: &str) -> Response {
     let len = faults.hostile_len();
     match (kind, target) {
         (HostileKind::Malformed, Target::Api) => {

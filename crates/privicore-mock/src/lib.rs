@@ -86,9 +86,9 @@ mod ws;
 
 pub use config::{ReauthorizeAnswer, RefreshAnswer, ReplyShape};
 pub use error::Error;
-pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind};
+pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind, InjectedFault};
 pub use plaintext::PlaintextHit;
-pub use record::{Listener, MASK, RecordedBody, RecordedRequest};
+pub use record::{Listener, MASK, REQUEST_ID_HEADER, RecordedBody, RecordedRequest};
 pub use server::{CommandOutcome, MockServer, MockServerBuilder};
 pub use state::Stats;
 pub use state::data::StoredData;

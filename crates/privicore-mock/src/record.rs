@@ -7,7 +7,13 @@ use std::sync::Mutex;
 use axum::http::HeaderMap;
 use serde_json::Value;
 
+use crate::faults::InjectedFault;
 use crate::state::lock;
+
+/// The header a client may send to name each request (the `privicore` SDK sends one on
+/// every attempt): recorded like any header, and kept as the provenance of the data tokens
+/// it creates ([`StoredData::created_by_request`](crate::StoredData::created_by_request)).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// What replaces a masked value.
 pub const MASK: &str = "***";
@@ -66,6 +72,14 @@ pub struct RecordedRequest {
     pub body: RecordedBody,
     /// The status the server answered with.
     pub status: u16,
+    /// The fault injected into this request's answer, if any: a test ties each failure a
+    /// client reports to the request (by the `x-request-id` header the client sent) whose
+    /// answer the mock damaged on purpose.
+    pub fault: Option<InjectedFault>,
+    /// The asynchronous command this request created (its `202` answer named it), if any:
+    /// joins a command's outcome, or its rejection on purpose
+    /// ([`Faults::rejected_commands`](crate::Faults::rejected_commands)), to its request.
+    pub command_id: Option<String>,
 }
 
 impl RecordedRequest {
@@ -75,6 +89,11 @@ impl RecordedRequest {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `x-request-id` the client sent, if any ([`REQUEST_ID_HEADER`]).
+    pub fn request_id(&self) -> Option<&str> {
+        self.header(REQUEST_ID_HEADER)
     }
 
     /// The value of the first form field called `name`.
@@ -267,6 +286,8 @@ mod tests {
                 headers: vec![],
                 body: RecordedBody::Empty,
                 status: 200,
+                fault: None,
+                command_id: None,
             });
         }
         assert_eq!(recorder.len(), 2);

@@ -5,7 +5,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::config::ReplyShape;
-use crate::faults::Mangle;
+use crate::faults::{InjectedFault, Mangle};
+
+/// The id of the command a request created, carried with its answer to the recorder.
+#[derive(Clone, Debug)]
+pub(crate) struct CreatedCommand(pub String);
 
 /// A successful answer.
 #[derive(Debug)]
@@ -55,8 +59,36 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 impl Reply {
-    /// The response; `mangle` applies to JSON bodies only.
+    /// The response; `mangle` applies to JSON bodies only, and is recorded (with the command
+    /// the request created, if any) as the answer's [`InjectedFault`].
     pub fn render(self, mangle: Mangle) -> Response {
+        let command_id = match &self {
+            Reply::Accepted { id, .. } => Some(id.clone()),
+            Reply::DataRequest { command_id, .. } => Some(command_id.clone()),
+            _ => None,
+        };
+        let has_json = matches!(self, Reply::Json(..) | Reply::Accepted { .. });
+        let mut response = self.render_plain(mangle);
+        let fault = match mangle {
+            Mangle::None => None,
+            _ if !has_json => None,
+            Mangle::Truncate => Some(InjectedFault::Truncated {
+                command_id: command_id.clone(),
+            }),
+            Mangle::Malform => Some(InjectedFault::Malformed {
+                command_id: command_id.clone(),
+            }),
+        };
+        if let Some(fault) = fault {
+            response.extensions_mut().insert(fault);
+        }
+        if let Some(id) = command_id {
+            response.extensions_mut().insert(CreatedCommand(id));
+        }
+        response
+    }
+
+    fn render_plain(self, mangle: Mangle) -> Response {
         match self {
             Reply::Json(status, value) => json_response(status, &value, mangle),
             Reply::Empty(status) => status.into_response(),

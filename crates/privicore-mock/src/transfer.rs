@@ -39,11 +39,20 @@ pub(crate) async fn stream(State(shared): State<Arc<Shared>>, request: Request<B
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let response = if is_upload {
+    let mut response = if is_upload {
         upload(&shared, &parts, &query, body).await
     } else {
         no_route(parts.uri.path() == "/")
     };
+    // A refused upload is answered without its body being read, and the server then closes
+    // the connection. Saying so keeps the client from putting the connection back in its pool
+    // and sending its next upload down a socket about to close (which it would see as a
+    // transport error that no request of its explains).
+    if response.status() != StatusCode::OK {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let recorded = RecordedBody::Binary {
         content_type: media_type(&parts.headers),
         len: declared,
@@ -56,7 +65,7 @@ pub(crate) async fn stream(State(shared): State<Arc<Shared>>, request: Request<B
         &parts,
         &query,
         recorded,
-        response.status(),
+        &response,
     );
     response
 }
@@ -72,7 +81,7 @@ async fn upload(
     }
     if let Some(kind) = shared.faults.hostile() {
         let uri = parts.uri.to_string();
-        return hostile::respond(&shared.faults, kind, Target::Transfer, &uri).await;
+        return hostile::respond_recorded(&shared.faults, kind, Target::Transfer, &uri).await;
     }
     let Some(token) = auth_param(query) else {
         return ApiFailure::unauthorized(
@@ -185,7 +194,7 @@ pub(crate) async fn download(
         &parts,
         &query,
         RecordedBody::Empty,
-        response.status(),
+        &response,
     );
     response
 }
@@ -195,7 +204,7 @@ async fn serve_download(shared: &Shared, query: &[(String, String)]) -> Response
         return response;
     }
     if let Some(kind) = shared.faults.hostile() {
-        return hostile::respond(&shared.faults, kind, Target::Transfer, "/").await;
+        return hostile::respond_recorded(&shared.faults, kind, Target::Transfer, "/").await;
     }
     let Some(token) = auth_param(query) else {
         return ApiFailure::unauthorized(

@@ -220,3 +220,67 @@ async fn faults_are_reproducible_from_the_seed() {
     assert_ne!(a, c, "another seed, other faults");
     assert!(a.contains(&200) && a.iter().any(|s| *s >= 500));
 }
+
+#[tokio::test]
+async fn damage_after_the_change_is_limited_to_its_operations_and_recorded() {
+    let s = server().await;
+    let token = active_profile(s.api_url(), "alice", "pw").await;
+    s.faults().set(FaultConfig {
+        truncate_rate: 1.0,
+        mangle_operations: vec!["reserve_token_space".into()],
+        ..FaultConfig::default()
+    });
+    s.clear_recorded();
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/health", s.api_url()))
+        .header("x-request-id", "h-1")
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        serde_json::from_str::<Value>(&health).is_ok(),
+        "another operation's answer is intact: {health}"
+    );
+    let reserved = http
+        .post(format!("{}/data-token/reserve-token-space", s.api_url()))
+        .header("x-dpt-authorization", &token)
+        .header("x-request-id", "r-1")
+        .form(&[("context", "c")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(reserved.status(), 202);
+    let text = reserved.text().await.expect("text");
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "the answer is damaged: {text}"
+    );
+    let recorded = s.recorded();
+    let by_id = |id: &str| {
+        recorded
+            .iter()
+            .find(|r| r.request_id() == Some(id))
+            .unwrap_or_else(|| panic!("request {id} recorded"))
+    };
+    assert_eq!(by_id("h-1").fault, None);
+    let request = by_id("r-1");
+    let Some(privicore_mock::InjectedFault::Truncated {
+        command_id: Some(id),
+    }) = &request.fault
+    else {
+        panic!(
+            "the damage is recorded with its command: {:?}",
+            request.fault
+        );
+    };
+    assert_eq!(request.command_id.as_ref(), Some(id));
+    // The change happened all the same: the damage is to the answer only.
+    assert_eq!(
+        s.command_outcome(id),
+        Some(privicore_mock::CommandOutcome::Completed)
+    );
+}

@@ -278,11 +278,47 @@ impl Client {
         self.run(operation, send, false).await
     }
 
+    /// Like [`call_once`](Client::call_once), as attempt `attempt` of the call named `call`:
+    /// for a request the caller itself sends again (a data request whose result was lost), so
+    /// that the request ids show the tries of one call (`<call>-<attempt>`).
+    pub(crate) async fn call_once_as<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: &str,
+        attempt: u32,
+        send: F,
+    ) -> Result<ResponseValue<T>>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.run_as(operation, send, false, call.to_owned(), attempt)
+            .await
+    }
+
     async fn run<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        send: F,
+        retry: bool,
+    ) -> Result<ResponseValue<T>>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        self.run_as(operation, send, retry, crate::random_hex(8), 0)
+            .await
+    }
+
+    async fn run_as<T, E, F, Fut>(
         &self,
         operation: &'static str,
         mut send: F,
         retry: bool,
+        call: String,
+        first_attempt: u32,
     ) -> Result<ResponseValue<T>>
     where
         E: ErrorBody,
@@ -291,16 +327,19 @@ impl Client {
     {
         let span = tracing::debug_span!("privicore", operation);
         async move {
+            // Every attempt gets its own id, `<call>-<attempt>`: the server's records tie a
+            // failure to the one request that explains it, and show the retries of a call.
             let mut attempt = 0;
             loop {
                 let started = Instant::now();
-                match send().await {
+                let request_id = format!("{call}-{}", first_attempt + attempt);
+                match privicore_api::hooks::with_request_id(request_id.clone(), send()).await {
                     Ok(value) => {
                         tracing::debug!(status = value.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "ok");
                         return Ok(value);
                     }
                     Err(raw) => {
-                        let error = error::from_raw(operation, raw).await;
+                        let error = error::from_raw(operation, raw).await.with_request_id(&request_id);
                         if retry && self.shared.config.retry.should_retry(operation, &error, attempt) {
                             let wait = self.shared.config.retry.backoff(attempt);
                             tracing::debug!(%error, attempt, wait_ms = wait.as_millis() as u64, "retrying");

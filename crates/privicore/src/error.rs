@@ -33,6 +33,8 @@ pub enum Error {
         reason: Option<String>,
         /// The server's message, when the body has one.
         message: Option<String>,
+        /// The `X-Request-Id` of the request that got this answer (see [`Error::request_id`]).
+        request_id: Option<String>,
     },
     /// The credentials were refused (`401`), after the one renewal and replay the client
     /// makes.
@@ -42,6 +44,8 @@ pub enum Error {
         operation: &'static str,
         /// The server's message, when there is one.
         message: Option<String>,
+        /// The `X-Request-Id` of the refused request (see [`Error::request_id`]).
+        request_id: Option<String>,
     },
     /// An asynchronous command was accepted (`202`) but then failed (`command_status` 3).
     #[error("{operation}: command {command_id} was rejected: {reason}")]
@@ -70,6 +74,9 @@ pub enum Error {
         operation: &'static str,
         /// What did not decode (never the body itself).
         message: String,
+        /// The `X-Request-Id` of the request whose answer this was, when it came from one (see
+        /// [`Error::request_id`]).
+        request_id: Option<String>,
     },
     /// The request could not be sent or the answer not received.
     #[error("{operation}: transport error: {source}")]
@@ -79,6 +86,24 @@ pub enum Error {
         /// The underlying error, without its URL.
         #[source]
         source: reqwest::Error,
+        /// The `X-Request-Id` of the request, when the error came from one (see
+        /// [`Error::request_id`]).
+        request_id: Option<String>,
+    },
+    /// A step that stores a payload for good was sent, but its answer was lost or could not
+    /// be read: the server may have stored the payload under a data token this client never
+    /// learnt. See [`Vault::store`](crate::Vault::store) for what to do about it.
+    #[error(
+        "{operation}: the payload may have been stored, but the answer with its data token was lost: {source}"
+    )]
+    StoreUnconfirmed {
+        /// The operation whose answer was lost.
+        operation: &'static str,
+        /// The `X-Request-Id` of that request (see [`Error::request_id`]).
+        request_id: Option<String>,
+        /// Why the answer could not be read ([`Error::Decode`] or [`Error::Transport`]).
+        #[source]
+        source: Box<Error>,
     },
     /// The WebSocket that carries acknowledgements failed.
     #[error("websocket: {0}")]
@@ -125,6 +150,33 @@ fn describe(reason: &Option<String>, message: &Option<String>) -> String {
 impl Error {
     pub(crate) fn io(what: &'static str, source: std::io::Error) -> Self {
         Error::Io { what, source }
+    }
+
+    /// The id of the HTTP request this error comes from: the `X-Request-Id` header the client
+    /// sent with it (a fresh one on every attempt; the replay after a `401` keeps it). Give it
+    /// to whoever reads the server's logs; a test server records it with the request.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { request_id, .. }
+            | Error::Unauthorized { request_id, .. }
+            | Error::Decode { request_id, .. }
+            | Error::Transport { request_id, .. }
+            | Error::StoreUnconfirmed { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// This error, naming the request it came from (for the variants that can).
+    pub(crate) fn with_request_id(mut self, id: &str) -> Self {
+        match &mut self {
+            Error::Api { request_id, .. }
+            | Error::Unauthorized { request_id, .. }
+            | Error::Decode { request_id, .. }
+            | Error::Transport { request_id, .. }
+            | Error::StoreUnconfirmed { request_id, .. } => *request_id = Some(id.to_owned()),
+            _ => {}
+        }
+        self
     }
 
     /// The HTTP status, for errors that have one.
@@ -228,6 +280,7 @@ pub(crate) async fn from_raw<E: ErrorBody>(
                 return Error::Decode {
                     operation,
                     message: format!("undeclared success status {status}"),
+                    request_id: None,
                 };
             }
             status_error(operation, status, reason, message)
@@ -235,11 +288,13 @@ pub(crate) async fn from_raw<E: ErrorBody>(
         Raw::InvalidResponsePayload(_, e) => Error::Decode {
             operation,
             message: bounded(e.to_string(), MAX_DECODE_MESSAGE),
+            request_id: None,
         },
         Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
             Error::Transport {
                 operation,
                 source: e.without_url(),
+                request_id: None,
             }
         }
         Raw::InvalidRequest(message) => Error::InvalidInput(format!("{operation}: {message}")),
@@ -257,13 +312,18 @@ pub(crate) fn status_error(
     let reason = reason.map(|r| bounded(r, MAX_SERVER_TEXT));
     let message = message.map(|m| bounded(m, MAX_SERVER_TEXT));
     if status == 401 {
-        Error::Unauthorized { operation, message }
+        Error::Unauthorized {
+            operation,
+            message,
+            request_id: None,
+        }
     } else {
         Error::Api {
             operation,
             status,
             reason,
             message,
+            request_id: None,
         }
     }
 }

@@ -247,6 +247,8 @@ impl Session {
         let timeout = self.shared.client.config().command_timeout;
         let started = tokio::time::Instant::now();
         let mut misses = 0u32;
+        // Every request for this data is a try of one call: `<call>-<misses>`.
+        let call = crate::random_hex(8);
         loop {
             let epoch = hub.ready(OP).await?;
             let raw = &self.shared.raw;
@@ -256,10 +258,18 @@ impl Session {
             let answer = self
                 .shared
                 .client
-                .call_once(OP, || raw.request_data().body(body.clone()).send())
+                .call_once_as(OP, &call, misses, || {
+                    raw.request_data().body(body.clone()).send()
+                })
                 .await?;
             let id = commands::request_id(OP, answer.headers())?;
-            if let Some(ready) = hub.wait_data(OP, &id, epoch).await? {
+            // The command id is optional: without it only the result itself is awaited.
+            let command = answer
+                .headers()
+                .get("x-dpt-cab-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| CommandId::new(v.trim()).ok());
+            if let Some(ready) = hub.wait_data(OP, &id, command.as_ref(), epoch).await? {
                 return Ok(ready);
             }
             misses += 1;

@@ -183,9 +183,26 @@ impl Vault {
 
     /// Stores `data` and returns its permanent data token.
     ///
+    /// # When the outcome is unknown
+    ///
+    /// The last step, configure-file-meta, makes the payload permanent and is the only place
+    /// its data token is ever given. When its answer is lost or cannot be read (cut short,
+    /// not JSON, an empty token, the connection dropped after sending), the server may well
+    /// have stored the payload: this returns [`Error::StoreUnconfirmed`], never a plain
+    /// decode or transport error, so the caller knows a copy may exist. The step is not sent
+    /// again: the first one may have used the reservation up, and Privicore has no
+    /// idempotency key to ask "did that work?" with. The error carries the request's
+    /// [`request_id`](Error::request_id), which names it in the server's records. What may be
+    /// stored is only ciphertext under the vault key; store the payload again, and, to clean
+    /// up, look for the copy by its context and file name with [`Vault::list`].
+    ///
+    /// Any earlier step that fails leaves no permanent data token behind (a filled
+    /// reservation expires with its TTL).
+    ///
     /// # Errors
     ///
-    /// Any [`Error`] of the steps; [`Error::CommandRejected`] when the server refuses one.
+    /// Any [`Error`] of the steps; [`Error::CommandRejected`] when the server refuses one;
+    /// [`Error::StoreUnconfirmed`] as above.
     pub async fn store(&self, data: &[u8], options: &StoreOptions) -> Result<DataToken> {
         if data.len() <= self.inline_threshold {
             let reservation = self.reserve(options).await?;
@@ -201,7 +218,8 @@ impl Vault {
     }
 
     /// Stores everything `reader` yields, in bounded memory, and returns the permanent data
-    /// token.
+    /// token. A lost answer to the last step is [`Error::StoreUnconfirmed`], as for
+    /// [`Vault::store`].
     ///
     /// # Errors
     ///
@@ -318,6 +336,7 @@ impl Vault {
                     .await
                     .map_err(|e| match e {
                         DecryptStreamError::Source(source) => Error::Transport {
+                            request_id: None,
                             operation: OP,
                             source: source.without_url(),
                         },
@@ -496,6 +515,7 @@ impl Vault {
     {
         const OP: &str = "upload_stream";
         let url = reservation.stream_url.as_deref().ok_or_else(|| Error::Decode {
+            request_id: None,
             operation: "retrieve_temporary_data_token",
             message: "the temporary token came without a stream URL; the payload is too large to send inline".into(),
         })?;
@@ -544,23 +564,45 @@ impl Vault {
             path: options.path.clone(),
         };
         let raw = self.session.raw();
-        let answer = self
+        let answer = match self
             .session
             .client()
             .call_once(OP, || raw.configure_file_meta().body(body.clone()).send())
-            .await?
-            .into_inner();
+            .await
+        {
+            Ok(answer) => answer.into_inner(),
+            // Sent, but no readable answer: the payload may be stored (see `Vault::store`).
+            Err(error @ (Error::Decode { .. } | Error::Transport { .. })) => {
+                return Err(unconfirmed(OP, error));
+            }
+            // The server answered with an error: it stored nothing.
+            Err(error) => return Err(error),
+        };
         let token = match answer {
             PermanentDataToken::String(token) => token,
             PermanentDataToken::Object { token } => token,
         };
         if token.trim().is_empty() {
-            return Err(Error::Decode {
-                operation: OP,
-                message: "the permanent data token is empty".into(),
-            });
+            // A success without the token: as unknown an outcome as a lost answer.
+            return Err(unconfirmed(
+                OP,
+                Error::Decode {
+                    request_id: None,
+                    operation: OP,
+                    message: "the permanent data token is empty".into(),
+                },
+            ));
         }
         Ok(DataToken(token))
+    }
+}
+
+/// `error`, from the step that makes a payload permanent, as the unknown outcome it is.
+fn unconfirmed(operation: &'static str, error: Error) -> Error {
+    Error::StoreUnconfirmed {
+        operation,
+        request_id: error.request_id().map(str::to_owned),
+        source: Box::new(error),
     }
 }
 
@@ -591,6 +633,7 @@ pub(crate) fn locate(ready: &DataReady) -> Result<Location> {
         .decode(body)
         .map(Location::Inline)
         .map_err(|_| Error::Decode {
+            request_id: None,
             operation: OP,
             message: format!(
                 "output_type {} answer is neither a download URL nor base64 data",
@@ -603,6 +646,7 @@ pub(crate) fn locate(ready: &DataReady) -> Result<Location> {
 /// The official template has no scheme (`host:port?auth=…`): HTTPS is assumed then.
 fn split_transfer_url(operation: &'static str, text: &str) -> Result<(String, String)> {
     let bad = |what: &str| Error::Decode {
+        request_id: None,
         operation,
         message: format!("the transfer URL {what}"),
     };

@@ -391,3 +391,69 @@ fn leftovers(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A damaged answer to configure-file-meta, after the server stored the payload, is
+/// `StoreUnconfirmed`, naming the request (`x-request-id`) that created the token.
+#[tokio::test]
+async fn a_lost_answer_to_the_last_step_is_an_unconfirmed_store() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "unconfirmed@test").await;
+    let vault = session.vault(VaultKey::generate());
+    for (truncate, malform) in [(1.0, 0.0), (0.0, 1.0)] {
+        mock.faults().set(privicore_mock::FaultConfig {
+            truncate_rate: truncate,
+            malform_rate: malform,
+            mangle_operations: vec!["configure_file_meta".into()],
+            ..privicore_mock::FaultConfig::default()
+        });
+        let error = vault
+            .store(b"may be stored", &StoreOptions::new("unconfirmed"))
+            .await
+            .expect_err("the answer is damaged");
+        let Error::StoreUnconfirmed {
+            operation: "configure_file_meta",
+            request_id: Some(id),
+            source,
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert!(matches!(**source, Error::Decode { .. }), "{source:?}");
+        let made: Vec<_> = mock
+            .stored_data()
+            .into_iter()
+            .filter(|d| d.created_by_request.as_deref() == Some(id.as_str()))
+            .collect();
+        assert_eq!(made.len(), 1, "the request {id} stored one payload");
+        mock.faults().clear();
+        vault.delete(&made[0].token).await.expect("deleted");
+    }
+}
+
+/// A refused data request is acknowledged on its command id only: retrieving reports the
+/// rejection instead of waiting for a result that never comes (and timing out).
+#[tokio::test]
+async fn a_refused_data_request_is_reported_as_rejected() {
+    let (mock, client) = common::start_with(MockServer::builder(), |b| {
+        b.command_timeout(std::time::Duration::from_secs(20))
+    })
+    .await;
+    let session = common::provisioned(&client, "refused-read@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let token = vault
+        .store(b"kept", &StoreOptions::new("refused"))
+        .await
+        .expect("stored");
+    mock.faults().update(|f| f.reject_rate = 1.0);
+    let error = vault.retrieve(&token).await.expect_err("refused");
+    mock.faults().clear();
+    assert!(
+        matches!(
+            &error,
+            Error::CommandRejected { operation: "request_data", reason, .. }
+                if reason == "fault.injected_rejection"
+        ),
+        "{error:?}"
+    );
+    assert_eq!(vault.retrieve(&token).await.expect("read back"), b"kept");
+}

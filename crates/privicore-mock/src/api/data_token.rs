@@ -15,6 +15,7 @@ use crate::commands::{self, Command, Rejection};
 use crate::config::ReplyShape;
 use crate::error::ApiFailure;
 use crate::input::{Call, base64_field, malformed};
+use crate::record::REQUEST_ID_HEADER;
 use crate::reply::{Reply, shaped};
 use crate::shared::Shared;
 use crate::state::data::{DataToken, FILTER_KEYS, FileMeta, Reservation, RiskMeta, WIRE_OVERHEAD};
@@ -230,6 +231,11 @@ pub(crate) fn file_meta(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailur
         data_type: reservation.meta,
         risk: None,
         data: reservation.data.unwrap_or_default(),
+        created_by: call
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     });
     let shape = match s.config.shape("configure_file_meta") {
         ReplyShape::Object => ReplyShape::Object,

@@ -65,6 +65,8 @@ pub(crate) struct DataToken {
     pub data_type: Option<String>,
     pub risk: Option<RiskMeta>,
     pub data: Bytes,
+    /// The `x-request-id` of the configure-file-meta request that created it, if it had one.
+    pub created_by: Option<String>,
 }
 
 /// One stored data token as [`MockServer::stored_data`](crate::MockServer::stored_data) lists
@@ -82,6 +84,11 @@ pub struct StoredData {
     pub stored_len: usize,
     /// The plaintext size the client declared in configure-file-meta, if it did.
     pub declared_size: Option<i64>,
+    /// The `x-request-id` header of the configure-file-meta request that created it, if it
+    /// had one: ties a payload whose answer was lost (see
+    /// [`FaultConfig::mangle_operations`](crate::FaultConfig::mangle_operations)) to the
+    /// request, and so to the client call, that stored it.
+    pub created_by_request: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -131,6 +138,7 @@ impl DataStore {
                 context: t.context.clone(),
                 stored_len: t.data.len(),
                 declared_size: t.file.as_ref().map(|f| f.size),
+                created_by_request: t.created_by.clone(),
             })
             .collect()
     }

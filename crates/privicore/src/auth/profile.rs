@@ -216,6 +216,7 @@ async fn authenticate(client: &Client, username: &str, password: &SecretString) 
         .into_inner();
     if token.authorization_token.is_empty() {
         return Err(Error::Decode {
+            request_id: None,
             operation: OP,
             message: "the authorization token is empty".into(),
         });

@@ -305,16 +305,42 @@ impl Hub {
     /// Waits for a data request's result; `sent_on` is the epoch [`Hub::ready`] returned
     /// before the request was sent. `Ok(None)` means it was missed (the socket dropped): the
     /// caller should request the data again.
+    ///
+    /// `command` is the data request's command id (`x-dpt-cab-id`), when the server gave one:
+    /// a refused data request is acknowledged on that id with `command_status` 3 and never
+    /// answered on the request id, so its rejection is watched for too, instead of waiting
+    /// out the whole timeout for a result that will not come.
     pub(crate) async fn wait_data(
         &self,
         operation: &'static str,
         id: &CommandId,
+        command: Option<&CommandId>,
         sent_on: u64,
     ) -> Result<Option<DataReady>> {
-        match self
-            .wait(Key::Data(id.as_str().to_string()), Some(sent_on))
-            .await
-        {
+        let data = self.wait(Key::Data(id.as_str().to_string()), Some(sent_on));
+        let outcome = match command {
+            None => data.await,
+            Some(command) => {
+                tokio::pin!(data);
+                let ack = self.wait(Key::Command(command.as_str().to_string()), Some(sent_on));
+                tokio::select! {
+                    outcome = &mut data => outcome,
+                    ack = ack => match ack {
+                        Some(Outcome::Rejected(reason)) => {
+                            return Err(Error::CommandRejected {
+                                operation,
+                                command_id: command.to_string(),
+                                reason,
+                            });
+                        }
+                        // Accepted (the result follows), missed or timed out: the result's
+                        // own wait decides.
+                        _ => data.await,
+                    },
+                }
+            }
+        };
+        match outcome {
             Some(Outcome::Data(ready)) => Ok(Some(ready)),
             Some(Outcome::Missed) => Ok(None),
             Some(Outcome::Rejected(reason)) => Err(Error::CommandRejected {
@@ -337,6 +363,12 @@ impl Hub {
     /// reconciliation ran before this waiter existed, so nobody would ever tell it. It is
     /// answered `Missed` at once instead of waiting out the whole timeout for nothing.
     async fn wait(&self, key: Key, sent_on: Option<u64>) -> Option<Outcome> {
+        // Whichever way this ends, dropped half way included (a data request stops watching
+        // its command once the result is in), the route goes with it.
+        let _route = Deregister {
+            shared: &self.shared,
+            key: key.clone(),
+        };
         let mut receiver = {
             let mut routes = self.shared.routes();
             if let Some((outcome, _)) = routes.take_early(&key) {
@@ -365,6 +397,18 @@ impl Hub {
         // Timed out or the hub is going away: leave no dangling route.
         self.shared.routes().waiters.remove(&key);
         outcome.ok().and_then(Result::ok)
+    }
+}
+
+/// Removes a waiter's route when its wait ends or is dropped.
+struct Deregister<'a> {
+    shared: &'a Shared,
+    key: Key,
+}
+
+impl Drop for Deregister<'_> {
+    fn drop(&mut self) {
+        self.shared.routes().waiters.remove(&self.key);
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) fn command_id(operation: &'static str, accepted: CommandAccepted) -> 
         CommandAccepted::Object { command_id } => command_id,
     };
     CommandId::new(id).map_err(|_| Error::Decode {
+        request_id: None,
         operation,
         message: "the command id is empty".into(),
     })
@@ -60,15 +61,18 @@ pub(crate) fn request_id(
     let value = headers
         .get("x-dpt-cab-request-id")
         .ok_or_else(|| Error::Decode {
+            request_id: None,
             operation,
             message: "the x-dpt-cab-request-id header is missing".into(),
         })?
         .to_str()
         .map_err(|_| Error::Decode {
+            request_id: None,
             operation,
             message: "the x-dpt-cab-request-id header is not text".into(),
         })?;
     CommandId::new(value.trim()).map_err(|_| Error::Decode {
+        request_id: None,
         operation,
         message: "the x-dpt-cab-request-id header is empty".into(),
     })
