@@ -80,8 +80,19 @@ pub struct Figure {
     pub ratio: f64,
     /// What the figure is held to.
     pub target: Target,
-    /// Whether the target is met (`null` without a target, or when skipped or failed).
+    /// Whether the target is met (`null` without a target, when skipped or failed, and in a
+    /// quick run, whose sizes and rounds are not the ones the targets are set for).
     pub met: Option<bool>,
+    /// Measured in a quick run: a smoke test of the figure, not a result to hold it to.
+    pub quick: bool,
+    /// For figures of interleaved rounds, the ratio of the two sides' medians, beside the
+    /// median of the per-round ratios in `ratio`: the two differ when the rounds are noisy,
+    /// and showing both keeps either from being picked after the fact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_of_medians: Option<f64>,
+    /// Whether [`Figure::line`] prints `ratio_of_medians` too.
+    #[serde(skip)]
+    show_ratio_of_medians: bool,
     /// Why the figure was not measured (skipped or failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -106,6 +117,9 @@ impl Figure {
             ratio,
             target,
             met: target.met(value, ratio),
+            quick: false,
+            ratio_of_medians: None,
+            show_ratio_of_medians: false,
             skipped: None,
             detail: Value::Null,
         }
@@ -118,21 +132,24 @@ impl Figure {
 
     /// A cost figure from interleaved samples (one per round and side): the value and the
     /// baseline are the medians of each side, the ratio is the median of the per-round
-    /// ratios.
+    /// ratios (the ratio of the medians is kept beside it, in the report).
     pub fn times(name: &str, unit: &'static str, pairs: &Pairs<f64>, target: Target) -> Self {
         let (sdk, baseline) = pairs.medians(|v| *v);
-        Self::new(
+        let mut figure = Self::new(
             name,
             unit,
             sdk,
             baseline,
             pairs.paired_ratio(|v| *v),
             target,
-        )
+        );
+        figure.ratio_of_medians = Some(safe_div(sdk, baseline));
+        figure
     }
 
     /// A throughput figure from interleaved samples: medians of each side, and the median of
-    /// the per-round `baseline / sdk` ratios.
+    /// the per-round `baseline / sdk` ratios (the ratio of the medians, `baseline median /
+    /// sdk median`, is kept beside it, in the report).
     pub fn rates(name: &str, unit: &'static str, pairs: &Pairs<f64>, target: Target) -> Self {
         let (sdk, baseline) = pairs.medians(|v| *v);
         let ratio = crate::measure::median(
@@ -142,7 +159,24 @@ impl Figure {
                 .zip(&pairs.baseline)
                 .map(|(s, b)| safe_div(*b, *s)),
         );
-        Self::new(name, unit, sdk, baseline, ratio, target)
+        let mut figure = Self::new(name, unit, sdk, baseline, ratio, target);
+        figure.ratio_of_medians = Some(safe_div(baseline, sdk));
+        figure
+    }
+
+    /// Prints the ratio of the medians in the figure's line too (where the two ratios are
+    /// the figure's headline and a reader must see both).
+    pub fn showing_ratio_of_medians(mut self) -> Self {
+        self.show_ratio_of_medians = true;
+        self
+    }
+
+    /// Marks the figure as measured in a quick run: its line says so, and it gets no
+    /// verdict against its target.
+    pub fn quick(mut self) -> Self {
+        self.quick = true;
+        self.met = None;
+        self
     }
 
     /// A figure that was not measured in this mode.
@@ -163,13 +197,20 @@ impl Figure {
         self
     }
 
-    /// `bench <name>: <value> <unit> (baseline <value>, ratio <sdk/baseline>)`.
+    /// `bench <name>: <value> <unit> (baseline <value>, ratio <sdk/baseline>)`, with
+    /// `; ratio of medians <r>` inside the brackets where it is shown, and ` (quick)` after
+    /// them in a quick run.
     pub fn line(&self) -> String {
+        let quick = if self.quick { " (quick)" } else { "" };
         if let Some(why) = &self.skipped {
-            return format!("bench {}: skipped ({why})", self.name);
+            return format!("bench {}: skipped ({why}){quick}", self.name);
         }
+        let of_medians = match self.ratio_of_medians {
+            Some(r) if self.show_ratio_of_medians => format!("; ratio of medians {r:.2}"),
+            _ => String::new(),
+        };
         format!(
-            "bench {}: {} {} (baseline {}, ratio {:.2})",
+            "bench {}: {} {} (baseline {}, ratio {:.2}{of_medians}){quick}",
             self.name,
             num(self.value),
             self.unit,
@@ -235,8 +276,15 @@ impl Report {
         }
     }
 
-    /// One line per figure with a target: met or missed.
+    /// One line per figure: its target met, missed, or only watched; in a quick run one line
+    /// saying that no figure was judged (its sizes and rounds are too small to hold a
+    /// figure to a target).
     pub fn target_summary(&self) -> Vec<String> {
+        if self.mode == "quick" {
+            return vec![
+                "targets: not judged in a quick run (smaller sizes, fewer rounds); run without --quick for verdicts".into(),
+            ];
+        }
         self.figures
             .iter()
             .filter(|f| f.skipped.is_none())
@@ -308,6 +356,59 @@ mod tests {
         assert_eq!(
             Figure::skipped("cold_build", "s", "full mode only").line(),
             "bench cold_build: skipped (full mode only)"
+        );
+    }
+
+    #[test]
+    fn quick_figures_say_so_and_get_no_verdict() {
+        // One target met and one missed in full mode: neither is judged in a quick run.
+        let met = Figure::cost("a", "ms", 1.0, 1.0, Target::RatioAtMost { max: 1.1 });
+        let missed = Figure::cost("b", "ms", 2.0, 1.0, Target::RatioAtMost { max: 1.1 });
+        assert_eq!((met.met, missed.met), (Some(true), Some(false)));
+        let full = Report::new(false, vec![met.clone(), missed.clone()], Duration::ZERO);
+        assert_eq!(
+            full.target_summary(),
+            vec![
+                "target a: met (ratio <= 1.10)",
+                "target b: MISSED (ratio <= 1.10)"
+            ]
+        );
+
+        let (met, missed) = (met.quick(), missed.quick());
+        assert_eq!((met.met, missed.met), (None, None));
+        assert_eq!(met.line(), "bench a: 1 ms (baseline 1, ratio 1.00) (quick)");
+        assert_eq!(
+            Figure::skipped("c", "s", "full mode only").quick().line(),
+            "bench c: skipped (full mode only) (quick)"
+        );
+        let quick = Report::new(true, vec![met, missed], Duration::ZERO);
+        assert_eq!(
+            quick.target_summary(),
+            vec![
+                "targets: not judged in a quick run (smaller sizes, fewer rounds); run without --quick for verdicts"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_ratio_of_medians_is_kept_beside_the_median_of_ratios() {
+        // Per-round baseline/sdk ratios 4, 0.5, 0.5 (median 0.5); medians 2 and 3 (ratio 1.5).
+        let pairs = Pairs {
+            sdk: vec![1.0, 2.0, 6.0],
+            baseline: vec![4.0, 1.0, 3.0],
+        };
+        let rates = Figure::rates("s", "MiB/s", &pairs, Target::None);
+        assert_eq!((rates.ratio, rates.ratio_of_medians), (0.5, Some(1.5)));
+        assert_eq!(rates.line(), "bench s: 2 MiB/s (baseline 3, ratio 0.50)");
+        assert_eq!(
+            rates.showing_ratio_of_medians().line(),
+            "bench s: 2 MiB/s (baseline 3, ratio 0.50; ratio of medians 1.50)"
+        );
+        // Times: per-round sdk/baseline 0.25, 2, 2 (median 2); medians 2 and 3.
+        let times = Figure::times("t", "ms", &pairs, Target::None);
+        assert_eq!(
+            (times.ratio, times.ratio_of_medians),
+            (2.0, Some(2.0 / 3.0))
         );
     }
 

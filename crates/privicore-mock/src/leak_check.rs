@@ -3,15 +3,24 @@
 //! kept only while a test asks for it.
 //!
 //! Process-wide and off by default, so ordinary use keeps no copies. A test turns it on,
-//! runs a session, then searches its logs and output for every issued secret.
+//! runs a session, then searches its logs and output for every issued secret, and for its
+//! own secrets, with [`Secrets`]: the one search every secrets test uses, which looks for each
+//! secret in each form it could leak in (base64, percent-encoded, hex, HTTP Basic).
 //!
 //! ```
-//! privicore_mock::leak_check::start();
+//! use privicore_mock::leak_check::{self, Secrets};
+//!
+//! leak_check::start();
 //! // … run a session against a mock, capture its logs …
-//! let issued = privicore_mock::leak_check::issued();
 //! # let logs = String::new();
-//! assert!(issued.iter().all(|secret| !logs.contains(secret.as_str())));
+//! let mut secrets = Secrets::new();
+//! secrets.text("password", "correct horse").issued();
+//! assert!(secrets.find(&logs).is_empty());
 //! ```
+
+mod scan;
+
+pub use scan::{Leak, Secrets};
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};

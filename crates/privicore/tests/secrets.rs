@@ -4,25 +4,15 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use common::Capture;
 use privicore::{KeyPair, MemoryTokenStore, StoreOptions, VaultKey};
+use privicore_mock::leak_check::Secrets;
 use secrecy::{ExposeSecret, SecretString};
 
-/// Collects everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+/// Spaces and reserved characters, as the password's.
+const WRONG_PASSWORD: &str = "Wr0ng passphrase/for+leak check&";
 
 #[tokio::test]
 async fn a_full_session_at_trace_level_leaks_no_secret() {
@@ -41,7 +31,8 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
         |b| b,
     )
     .await;
-    let password = "Sup3r-secret-passphrase-for-leak-check";
+    // Spaces and reserved characters: its percent- and form-encoded forms differ from it.
+    let password = "Sup3r secret/passphrase+for leak-check?";
     let keys = KeyPair::generate();
     let session = client
         .provision("leaks@test", SecretString::from(password), &keys)
@@ -94,10 +85,7 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
         .expect("listed with oauth");
     // Errors carry no secret either.
     let wrong = client
-        .login(
-            "leaks@test",
-            SecretString::from("Wr0ng-passphrase-for-leak-check"),
-        )
+        .login("leaks@test", SecretString::from(WRONG_PASSWORD))
         .await
         .expect_err("wrong");
     session.revoke().await.expect("revoked");
@@ -109,7 +97,7 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
     );
     debug.push_str(&format!("{:?}", keys.signed_public_key()));
 
-    let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8 logs");
+    let logs = capture.text();
     assert!(
         logs.len() > 10_000,
         "the subscriber captured the session ({} bytes)",
@@ -117,44 +105,35 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
     );
     let haystack = format!("{logs}\n{debug}");
 
-    let mut secrets: Vec<(String, String)> = vec![
-        ("password".into(), password.into()),
-        (
-            "wrong password".into(),
-            "Wr0ng-passphrase-for-leak-check".into(),
-        ),
-        ("vault key".into(), key.to_hex().expose_secret().to_owned()),
-        (
-            "private key".into(),
-            hex::encode(keys.secret_key().expose_secret()),
-        ),
-        (
-            "client secret".into(),
-            credentials.client_secret.expose_secret().to_owned(),
-        ),
-    ];
-    for (i, secret) in privicore_mock::leak_check::issued().into_iter().enumerate() {
-        secrets.push((format!("issued secret #{i}"), secret));
-    }
+    let mut secrets = Secrets::new();
+    secrets
+        .text("password", password)
+        .text("wrong password", WRONG_PASSWORD)
+        .key("vault key", &common::key_bytes(&key))
+        .key("private key", keys.secret_key().expose_secret())
+        .client(
+            "client secret",
+            &credentials.client_id,
+            credentials.client_secret.expose_secret(),
+        )
+        .issued();
     assert!(
         secrets.len() > 15,
         "the mock issued tokens, codes and stream tokens: {}",
         secrets.len()
     );
-    let found: Vec<&String> = secrets
-        .iter()
-        .filter(|(_, secret)| haystack.contains(secret.as_str()))
-        .map(|(name, _)| name)
-        .collect();
+    let found = secrets.find(&haystack);
     println!(
-        "scanned {} bytes of TRACE logs and {} bytes of Debug output for {} secrets: {} found",
+        "scanned {} bytes of TRACE logs and {} bytes of Debug output for {} secrets in {} forms: {} found",
         logs.len(),
         debug.len(),
         secrets.len(),
+        secrets.forms(),
         found.len()
     );
     assert!(
         found.is_empty(),
-        "secrets found in logs or Debug output: {found:?}"
+        "secrets found in logs or Debug output: {}",
+        common::names(&found)
     );
 }

@@ -4,6 +4,7 @@
 //! obtained.
 
 use assert_cmd::Command;
+use privicore_mock::leak_check::Secrets;
 
 use crate::common::{Mock, PASSWORD, key, noise};
 use crate::oauth::tokens_in;
@@ -99,6 +100,7 @@ fn no_command_prints_a_secret() {
 
     // OAuth: register (prints the secret once), authorize, inspect, refresh.
     let mut client_secret = String::new();
+    let mut client_id = String::new();
     for json in [false, true] {
         let mut cmd = mock.cmd();
         with_env(&mut cmd);
@@ -118,7 +120,7 @@ fn no_command_prints_a_secret() {
         if json {
             let value: serde_json::Value = serde_json::from_str(&out).expect("JSON");
             client_secret = value["client_secret"].as_str().expect("secret").to_owned();
-            let client_id = value["client_id"].as_str().expect("id").to_owned();
+            client_id = value["client_id"].as_str().expect("id").to_owned();
             runs.last_mut().expect("a run").may_print = Some(client_secret.clone());
             let mut cmd = mock.cmd();
             with_env(&mut cmd);
@@ -192,7 +194,8 @@ fn no_command_prints_a_secret() {
             .arg(&payload),
         None,
     );
-    let wrong_password = "wr0ng-Pa55word-zebra";
+    // Spaces and reserved characters: its percent- and form-encoded forms differ from it.
+    let wrong_password = "wr0ng Pa55word/zebra+&";
     let mut cmd = mock.cmd();
     with_env(&mut cmd);
     run(
@@ -213,35 +216,43 @@ fn no_command_prints_a_secret() {
         None,
     );
 
-    let mut secrets = vec![
-        ("password", PASSWORD.to_owned()),
-        ("wrong password", wrong_password.to_owned()),
-        ("vault key", vault_key.clone()),
-        ("bad vault key", bad_key.clone()),
-        ("bad vault key (head)", bad_key[..16].to_owned()),
-        ("private key", private_key),
-        ("client secret", client_secret.clone()),
-        ("wrong client secret", "wrong-secret-0xC0FFEE".to_owned()),
-        ("access token", first_tokens.0),
-        ("refresh token", first_tokens.1),
-        ("refreshed access token", last_tokens.0),
-        ("refreshed refresh token", last_tokens.1),
-    ];
-    secrets.retain(|(_, s)| !s.is_empty());
+    let key_bytes = |name: &str, hex_text: &str| -> Vec<u8> {
+        hex::decode(hex_text).unwrap_or_else(|e| panic!("the {name} is hex: {e}"))
+    };
+    let mut secrets = Secrets::new();
+    secrets
+        .text("password", PASSWORD)
+        .text("wrong password", wrong_password)
+        .key("vault key", &key_bytes("vault key", &vault_key))
+        .text("bad vault key", &bad_key)
+        .text("bad vault key (head)", &bad_key[..16])
+        .key("private key", &key_bytes("private key", &private_key))
+        .client("client secret", &client_id, &client_secret)
+        .client("wrong client secret", &client_id, "wrong-secret-0xC0FFEE")
+        .text("access token", &first_tokens.0)
+        .text("refresh token", &first_tokens.1)
+        .text("refreshed access token", &last_tokens.0)
+        .text("refreshed refresh token", &last_tokens.1);
+    assert!(
+        secrets.len() >= 10,
+        "every secret in play is searched for: {}",
+        secrets.len()
+    );
     let mut checked = 0;
     for run in &runs {
-        for (name, secret) in &secrets {
-            if run.may_print.as_deref() == Some(secret.as_str()) {
-                continue;
-            }
-            assert!(
-                !run.text.contains(secret.as_str()),
-                "`{}` printed the {name}:\n{}",
-                run.what,
-                run.text
-            );
-            checked += 1;
-        }
+        let found = secrets.find_except(&run.text, run.may_print.as_deref());
+        assert!(
+            found.is_empty(),
+            "`{}` printed {}:\n{}",
+            run.what,
+            found
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            run.text
+        );
+        checked += secrets.forms();
     }
     // The documented exceptions did print their secret (so the search above would have
     // found a leak).
@@ -253,5 +264,5 @@ fn no_command_prints_a_secret() {
             .filter(|r| r.what == "oauth register")
             .all(|r| r.text.contains(r.may_print.as_deref().unwrap_or("-")))
     );
-    assert!(checked > 200, "{checked}");
+    assert!(checked > 1000, "{checked}");
 }

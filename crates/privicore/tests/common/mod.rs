@@ -2,11 +2,14 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use privicore::{Client, ClientBuilder, KeyPair, Session};
+use privicore::{Client, ClientBuilder, KeyPair, Session, VaultKey};
+use privicore_mock::leak_check::Leak;
 use privicore_mock::{MockServer, MockServerBuilder};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -87,4 +90,39 @@ pub async fn authorized_app(
         .await
         .expect("authorized");
     (app, tokens)
+}
+
+/// Collects everything a tracing subscriber writes (for the secrets scans).
+#[derive(Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("capture").clone()).expect("utf-8 logs")
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The raw bytes of `key` (the scans look for their hex and base64 forms).
+pub fn key_bytes(key: &VaultKey) -> Vec<u8> {
+    hex::decode(key.to_hex().expose_secret()).expect("a vault key's hex decodes")
+}
+
+/// The names and forms of leaked secrets, for a failure message (never their values).
+pub fn names(leaks: &[Leak]) -> String {
+    leaks
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
