@@ -37,6 +37,7 @@ fn named(operation: &'static str, state: &str) -> Result<Status> {
         return Err(Error::Decode {
             operation,
             message: "request-status named no state".into(),
+            request_id: None,
         });
     }
     Ok(interpret(state))
