@@ -59,6 +59,45 @@ impl ReplyShape {
     }
 }
 
+/// Which methods request-status answers (docs/protocol.md §5.6, §14.2: the official pages say
+/// `GET`, the probe `POST`s with `{}`). Set with
+/// [`MockServerBuilder::request_status_method`](crate::MockServerBuilder::request_status_method).
+///
+/// The method not served is answered `405` with an `Allow` header and no body, as a router
+/// answers before any handler runs, so a client cannot tell it from the API's own errors by
+/// the body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestStatusMethod {
+    /// `POST` only, as the probe (aligned with the live wire) sends it (the default).
+    #[default]
+    Post,
+    /// `GET` only, as the official register-profile page and a legacy client send it.
+    Get,
+    /// Both methods.
+    Both,
+}
+
+impl RequestStatusMethod {
+    /// Whether request-status answers `method` (`"GET"` or `"POST"`).
+    pub(crate) fn allows(self, method: &str) -> bool {
+        match self {
+            RequestStatusMethod::Post => method == "POST",
+            RequestStatusMethod::Get => method == "GET",
+            RequestStatusMethod::Both => true,
+        }
+    }
+
+    /// The `Allow` header value of the `405`.
+    pub(crate) fn allow_header(self) -> &'static str {
+        match self {
+            RequestStatusMethod::Post => "POST",
+            RequestStatusMethod::Get => "GET",
+            RequestStatusMethod::Both => "GET, POST",
+        }
+    }
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -75,6 +114,7 @@ pub(crate) struct Config {
     pub max_body: usize,
     pub max_upload: usize,
     pub download_lifetime: Duration,
+    pub request_status_method: RequestStatusMethod,
 }
 
 impl Default for Config {
@@ -93,6 +133,7 @@ impl Default for Config {
             max_body: 32 * 1024 * 1024,
             max_upload: 4 * 1024 * 1024 * 1024,
             download_lifetime: Duration::from_secs(300),
+            request_status_method: RequestStatusMethod::default(),
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ReplyShape};
+use crate::config::{Config, ReplyShape, RequestStatusMethod};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
 use crate::plaintext::PlaintextHit;
@@ -153,6 +153,13 @@ impl MockServerBuilder {
     /// Largest payload the stream server accepts (default 4 GiB; it is kept in memory).
     pub fn max_upload(mut self, bytes: usize) -> Self {
         self.config.max_upload = bytes;
+        self
+    }
+
+    /// Which methods request-status answers (default [`RequestStatusMethod::Post`], as the
+    /// probe sends it); the other is answered `405` as a router would.
+    pub fn request_status_method(mut self, method: RequestStatusMethod) -> Self {
+        self.config.request_status_method = method;
         self
     }
 

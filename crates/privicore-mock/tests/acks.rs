@@ -92,7 +92,8 @@ async fn late_joiners_get_no_replay_but_request_status_answers() {
         "acks are not replayed"
     );
     let status: Value = http
-        .get(format!("{}/request-status/{id}", s.api_url()))
+        .post(format!("{}/request-status/{id}", s.api_url()))
+        .json(&json!({}))
         .send()
         .await
         .expect("sent")

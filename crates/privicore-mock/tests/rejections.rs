@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use privicore_api::types;
-use privicore_mock::MockServer;
-use reqwest::StatusCode;
+use privicore_mock::{MockServer, RequestStatusMethod};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn server() -> MockServer {
@@ -309,12 +309,6 @@ async fn unknown_ids_are_404() {
     let response = http()
         .post(format!("{api}/request-status/no-such-command"))
         .json(&json!({}))
-        .send()
-        .await
-        .expect("sent");
-    rejected(response, 404, "command.not_found").await;
-    let response = http()
-        .get(format!("{api}/request-status/no-such-command"))
         .send()
         .await
         .expect("sent");
@@ -649,7 +643,8 @@ async fn business_rule_failures_arrive_as_command_status_3() {
     assert_eq!(ack["data"]["command_status"], 3);
     assert_eq!(ack["data"]["body"], "device.not_found");
     let status: Value = http()
-        .get(format!("{api}/request-status/{id}"))
+        .post(format!("{api}/request-status/{id}"))
+        .json(&json!({}))
         .send()
         .await
         .expect("sent")
@@ -762,7 +757,12 @@ async fn stream_and_download_tokens_are_single_use() {
 
 #[tokio::test]
 async fn request_status_answers_on_both_methods_in_both_shapes() {
-    let s = server().await;
+    let s = MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .request_status_method(RequestStatusMethod::Both)
+        .start()
+        .await
+        .expect("server starts");
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     // Profile commands answer a bare string, data-token commands a one-element array.
@@ -814,6 +814,64 @@ async fn request_status_answers_on_both_methods_in_both_shapes() {
             .expect("json");
         assert_eq!(post, expected);
         assert_eq!(get, expected);
+    }
+}
+
+/// The method a server does not serve is refused the way a router refuses it: `405`, the
+/// `Allow` header naming the served method, and no API error body.
+#[tokio::test]
+async fn request_status_refuses_the_method_not_served_as_a_router_would() {
+    for (served, refused, allowed) in [
+        (RequestStatusMethod::Post, Method::GET, "POST"),
+        (RequestStatusMethod::Get, Method::POST, "GET"),
+    ] {
+        let s = MockServer::builder()
+            .request_status_method(served)
+            .start()
+            .await
+            .expect("server starts");
+        let api = s.api_url();
+        let response = http()
+            .request(
+                refused.clone(),
+                format!("{api}/request-status/no-such-command"),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{served:?}"
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok()),
+            Some(allowed),
+            "{served:?}"
+        );
+        assert!(
+            response.bytes().await.expect("body").is_empty(),
+            "{served:?}"
+        );
+        let served_method = if refused == Method::GET {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let response = http()
+            .request(
+                served_method,
+                format!("{api}/request-status/no-such-command"),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sent");
+        rejected(response, 404, "command.not_found").await;
     }
 }
 
