@@ -98,6 +98,27 @@ impl RequestStatusMethod {
     }
 }
 
+/// How request-data's result is pushed (docs/protocol.md §5.4, §14.3: the guides read
+/// `output_type` 0 as inline ciphertext, the official "Data download messages" page as a
+/// status text sent while the data is prepared, with `output_type` 1 the download link). Set
+/// with [`MockServerBuilder::data_answer`](crate::MockServerBuilder::data_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataAnswer {
+    /// Inline base64 (`output_type` 0) up to the
+    /// [inline threshold](crate::MockServerBuilder::inline_threshold), a download link
+    /// (`output_type` 1) above it (the default, as the guides describe it).
+    #[default]
+    InlineOrLink,
+    /// The official reading: `status_messages` textual status messages (`output_type` 0, same
+    /// request id) before every result, and the result always a download link (no inline
+    /// answers, whatever the threshold).
+    StatusThenLink {
+        /// How many status messages precede each result.
+        status_messages: usize,
+    },
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -115,6 +136,7 @@ pub(crate) struct Config {
     pub max_upload: usize,
     pub download_lifetime: Duration,
     pub request_status_method: RequestStatusMethod,
+    pub data_answer: DataAnswer,
 }
 
 impl Default for Config {
@@ -134,6 +156,7 @@ impl Default for Config {
             max_upload: 4 * 1024 * 1024 * 1024,
             download_lifetime: Duration::from_secs(300),
             request_status_method: RequestStatusMethod::default(),
+            data_answer: DataAnswer::default(),
         }
     }
 }

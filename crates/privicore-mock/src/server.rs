@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ReplyShape, RequestStatusMethod};
+use crate::config::{Config, DataAnswer, ReplyShape, RequestStatusMethod};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
 use crate::plaintext::PlaintextHit;
@@ -160,6 +160,14 @@ impl MockServerBuilder {
     /// probe sends it); the other is answered `405` as a router would.
     pub fn request_status_method(mut self, method: RequestStatusMethod) -> Self {
         self.config.request_status_method = method;
+        self
+    }
+
+    /// How request-data's result is pushed (default [`DataAnswer::InlineOrLink`]); with
+    /// [`DataAnswer::StatusThenLink`] status texts precede every result, as the official page
+    /// describes `output_type` 0.
+    pub fn data_answer(mut self, answer: DataAnswer) -> Self {
+        self.config.data_answer = answer;
         self
     }
 

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
-use privicore::{Client, Error};
-use privicore_mock::{MockServer, RequestStatusMethod};
+use privicore::{Client, Error, StoreOptions, VaultKey};
+use privicore_mock::{DataAnswer, MockServer, RequestStatusMethod};
 use secrecy::SecretString;
 
 /// A client for `mock` without a WebSocket URL, so every command's outcome is polled through
@@ -100,6 +100,64 @@ async fn request_status_is_polled_with_the_method_the_server_routes() {
                 .iter()
                 .all(|(method, status)| method == routed && *status == 200),
             "{variant:?}: every routed poll is a {routed} answered 200: {calls:?}"
+        );
+    }
+}
+
+/// §14.3: `output_type` 0 as inline ciphertext (guides) or as status texts sent while the data
+/// is prepared, the data then coming by download link (official). Under each variant a small
+/// and a large payload are stored and retrieved byte-identical, and the mock's transfer
+/// counts show which way the data came.
+#[tokio::test]
+async fn retrieval_waits_past_status_messages_for_the_data() {
+    // (variant, inline threshold, downloads expected for the two retrievals)
+    let variants = [
+        (DataAnswer::InlineOrLink, 64 * 1024, 1),
+        (DataAnswer::InlineOrLink, 0, 2),
+        (
+            DataAnswer::StatusThenLink { status_messages: 1 },
+            64 * 1024,
+            2,
+        ),
+        (DataAnswer::StatusThenLink { status_messages: 3 }, 0, 2),
+    ];
+    for (variant, threshold, downloads) in variants {
+        let (mock, client) = common::start_with(
+            MockServer::builder()
+                .data_answer(variant)
+                .inline_threshold(threshold),
+            |b| b,
+        )
+        .await;
+        let session = common::provisioned(&client, "reader@test").await;
+        let vault = session.vault(VaultKey::generate());
+        mock.clear_recorded();
+        for (i, data) in [b"tiny".to_vec(), vec![7u8; 100 * 1024]]
+            .into_iter()
+            .enumerate()
+        {
+            let token = vault
+                .store(&data, &StoreOptions::new("wire"))
+                .await
+                .unwrap_or_else(|e| panic!("{variant:?}/{threshold}: store {i}: {e:?}"));
+            let back = vault
+                .retrieve(&token)
+                .await
+                .unwrap_or_else(|e| panic!("{variant:?}/{threshold}: retrieve {i}: {e:?}"));
+            assert!(
+                back == data,
+                "{variant:?}/{threshold}: payload {i} round trips"
+            );
+        }
+        assert_eq!(
+            mock.count("download_data"),
+            downloads,
+            "{variant:?}/{threshold}: downloads"
+        );
+        assert_eq!(
+            mock.count("request_data"),
+            2,
+            "{variant:?}/{threshold}: each payload was requested once"
         );
     }
 }
