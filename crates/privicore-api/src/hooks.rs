@@ -23,6 +23,7 @@ use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
 use crate::Client;
+use crate::accepted;
 use crate::operations::{Auth, operation};
 
 /// Largest answer body read for an operation whose answer is decoded in memory (every one but
@@ -277,7 +278,7 @@ impl ClientHooks<Inner> for Client {
         let response = self.client().execute(request).await?;
         let response = bounded(info, response);
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
+            return accepted::normalise(info.operation_id, response).await;
         }
         let (Some(rejected), Some(mut replay), Some(source)) =
             (sent_with, replay, self.inner().source())
@@ -291,7 +292,8 @@ impl ClientHooks<Inner> for Client {
             return Ok(response);
         };
         replay.headers_mut().insert(name, value);
-        Ok(bounded(info, self.client().execute(replay).await?))
+        let response = bounded(info, self.client().execute(replay).await?);
+        accepted::normalise(info.operation_id, response).await
     }
 }
 

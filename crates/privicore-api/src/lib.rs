@@ -34,6 +34,7 @@
 mod generated;
 #[rustfmt::skip]
 mod generated_operations;
+mod accepted;
 pub mod hooks;
 pub mod operations;
 

@@ -119,6 +119,26 @@ pub enum DataAnswer {
     },
 }
 
+/// The status and body type an asynchronous command is accepted with (docs/protocol.md
+/// §14.4: the spec declares `202`, the probes accept `200` or `202` for register-public-key,
+/// register/activate/deactivate policy, register voting configuration and
+/// request-authorization-code, and nothing rules `200` out elsewhere). Applies to every
+/// command answered with a command id; set with
+/// [`MockServerBuilder::command_answer`](crate::MockServerBuilder::command_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandAnswer {
+    /// `202`, the id as JSON in its [`ReplyShape`] (the default, as the spec declares it).
+    #[default]
+    Accepted,
+    /// `200`, the id as JSON in its [`ReplyShape`].
+    Ok,
+    /// `200`, `text/plain`, the bare unquoted id.
+    OkPlainText,
+    /// `202`, `text/plain`, the bare unquoted id.
+    AcceptedPlainText,
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -137,6 +157,7 @@ pub(crate) struct Config {
     pub download_lifetime: Duration,
     pub request_status_method: RequestStatusMethod,
     pub data_answer: DataAnswer,
+    pub command_answer: CommandAnswer,
 }
 
 impl Default for Config {
@@ -157,6 +178,7 @@ impl Default for Config {
             download_lifetime: Duration::from_secs(300),
             request_status_method: RequestStatusMethod::default(),
             data_answer: DataAnswer::default(),
+            command_answer: CommandAnswer::default(),
         }
     }
 }

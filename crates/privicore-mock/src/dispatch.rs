@@ -192,7 +192,7 @@ async fn answer(
         now: Utc::now(),
     };
     match handler(shared, &call) {
-        Ok(reply) => reply.render(shared.faults.mangle()),
+        Ok(reply) => reply.render(shared.faults.mangle(), shared.config.command_answer),
         Err(failure) => failure.into_response(),
     }
 }

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::config::ReplyShape;
+use crate::config::{CommandAnswer, ReplyShape};
 use crate::faults::Mangle;
 
 /// A successful answer.
@@ -55,17 +55,29 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 impl Reply {
-    /// The response; `mangle` applies to JSON bodies only.
-    pub fn render(self, mangle: Mangle) -> Response {
+    /// The response; `mangle` applies to JSON bodies only, `accepted` to command ids.
+    pub fn render(self, mangle: Mangle, accepted: CommandAnswer) -> Response {
         match self {
             Reply::Json(status, value) => json_response(status, &value, mangle),
             Reply::Empty(status) => status.into_response(),
             Reply::Accepted { id, shape } => {
-                let mut response = json_response(
-                    StatusCode::ACCEPTED,
-                    &shaped(&id, shape, "commandId"),
-                    mangle,
-                );
+                let status = match accepted {
+                    CommandAnswer::Ok | CommandAnswer::OkPlainText => StatusCode::OK,
+                    CommandAnswer::Accepted | CommandAnswer::AcceptedPlainText => {
+                        StatusCode::ACCEPTED
+                    }
+                };
+                let mut response = match accepted {
+                    CommandAnswer::OkPlainText | CommandAnswer::AcceptedPlainText => (
+                        status,
+                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                        id.clone(),
+                    )
+                        .into_response(),
+                    CommandAnswer::Accepted | CommandAnswer::Ok => {
+                        json_response(status, &shaped(&id, shape, "commandId"), mangle)
+                    }
+                };
                 response
                     .headers_mut()
                     .insert("x-dpt-cab-id", header_value(&id));

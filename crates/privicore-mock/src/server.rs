@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, DataAnswer, ReplyShape, RequestStatusMethod};
+use crate::config::{CommandAnswer, Config, DataAnswer, ReplyShape, RequestStatusMethod};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
 use crate::plaintext::PlaintextHit;
@@ -168,6 +168,14 @@ impl MockServerBuilder {
     /// describes `output_type` 0.
     pub fn data_answer(mut self, answer: DataAnswer) -> Self {
         self.config.data_answer = answer;
+        self
+    }
+
+    /// The status and body type commands are accepted with (default
+    /// [`CommandAnswer::Accepted`]: `202` and JSON); the other variants answer `200` and/or a
+    /// bare `text/plain` id, as the probes allow.
+    pub fn command_answer(mut self, answer: CommandAnswer) -> Self {
+        self.config.command_answer = answer;
         self
     }
 

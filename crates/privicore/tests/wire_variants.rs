@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
 use privicore::{Client, Error, StoreOptions, VaultKey};
-use privicore_mock::{DataAnswer, MockServer, RequestStatusMethod};
+use privicore_mock::{CommandAnswer, DataAnswer, MockServer, RequestStatusMethod};
 use secrecy::SecretString;
 
 /// A client for `mock` without a WebSocket URL, so every command's outcome is polled through
@@ -159,5 +159,57 @@ async fn retrieval_waits_past_status_messages_for_the_data() {
             2,
             "{variant:?}/{threshold}: each payload was requested once"
         );
+    }
+}
+
+/// §14.4: commands accepted with `202` (spec) or `200` (probes), the id as JSON or as a bare
+/// `text/plain` token. Under each variant a profile is provisioned (registration and
+/// public-key registration among its commands), an OAuth application is registered and
+/// authorized (request-authorization-code), and data is stored and retrieved; the mock's
+/// recording shows the variant's status was the one answered.
+#[tokio::test]
+async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
+    let variants = [
+        (CommandAnswer::Accepted, 202),
+        (CommandAnswer::Ok, 200),
+        (CommandAnswer::OkPlainText, 200),
+        (CommandAnswer::AcceptedPlainText, 202),
+    ];
+    for (variant, status) in variants {
+        let (mock, client) =
+            common::start_with(MockServer::builder().command_answer(variant), |b| b).await;
+        let session = common::provisioned(&client, "writer@test").await;
+        common::authorized_app(&client, &session, "app").await;
+        let vault = session.vault(VaultKey::generate());
+        let data = b"accepted either way".to_vec();
+        let token = vault
+            .store(&data, &StoreOptions::new("wire"))
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: store: {e:?}"));
+        let back = vault
+            .retrieve(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: retrieve: {e:?}"));
+        assert!(
+            back == data,
+            "{variant:?}: the round trip is byte-identical"
+        );
+        for op in [
+            "register_profile",
+            "register_public_key",
+            "request_oauth_authorization_code",
+            "reserve_token_space",
+        ] {
+            let answered: Vec<u16> = mock
+                .recorded()
+                .iter()
+                .filter(|r| r.operation_id == Some(op))
+                .map(|r| r.status)
+                .collect();
+            assert!(
+                !answered.is_empty() && answered.iter().all(|s| *s == status),
+                "{variant:?}: {op} answered {answered:?}, expected {status}"
+            );
+        }
     }
 }
