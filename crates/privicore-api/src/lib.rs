@@ -36,6 +36,7 @@ mod generated;
 mod generated_operations;
 mod accepted;
 pub mod hooks;
+pub mod lists;
 pub mod operations;
 
 pub use generated::*;

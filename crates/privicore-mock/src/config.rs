@@ -139,6 +139,21 @@ pub enum CommandAnswer {
     AcceptedPlainText,
 }
 
+/// The body of the two lists (list-data-tokens, list-oauth-applications): no source documents
+/// their envelope (docs/protocol.md §14.6). Set with
+/// [`MockServerBuilder::list_answer`](crate::MockServerBuilder::list_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListAnswer {
+    /// `{items, meta: {count, page, perPage}}`, as the stub and probe schemas have it (the
+    /// default).
+    #[default]
+    Envelope,
+    /// The page's items as a bare JSON array: the total is not told, so a client pages until
+    /// a short page.
+    BareArray,
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -158,6 +173,7 @@ pub(crate) struct Config {
     pub request_status_method: RequestStatusMethod,
     pub data_answer: DataAnswer,
     pub command_answer: CommandAnswer,
+    pub list_answer: ListAnswer,
 }
 
 impl Default for Config {
@@ -179,6 +195,7 @@ impl Default for Config {
             request_status_method: RequestStatusMethod::default(),
             data_answer: DataAnswer::default(),
             command_answer: CommandAnswer::default(),
+            list_answer: ListAnswer::default(),
         }
     }
 }

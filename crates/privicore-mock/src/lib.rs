@@ -76,7 +76,7 @@ mod state;
 mod transfer;
 mod ws;
 
-pub use config::{CommandAnswer, DataAnswer, ReplyShape, RequestStatusMethod};
+pub use config::{CommandAnswer, DataAnswer, ListAnswer, ReplyShape, RequestStatusMethod};
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind};
 pub use plaintext::PlaintextHit;

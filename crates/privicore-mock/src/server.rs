@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{CommandAnswer, Config, DataAnswer, ReplyShape, RequestStatusMethod};
+use crate::config::{
+    CommandAnswer, Config, DataAnswer, ListAnswer, ReplyShape, RequestStatusMethod,
+};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
 use crate::plaintext::PlaintextHit;
@@ -176,6 +178,13 @@ impl MockServerBuilder {
     /// bare `text/plain` id, as the probes allow.
     pub fn command_answer(mut self, answer: CommandAnswer) -> Self {
         self.config.command_answer = answer;
+        self
+    }
+
+    /// The body of the two lists (default [`ListAnswer::Envelope`]); with
+    /// [`ListAnswer::BareArray`] they answer the page's items alone.
+    pub fn list_answer(mut self, answer: ListAnswer) -> Self {
+        self.config.list_answer = answer;
         self
     }
 

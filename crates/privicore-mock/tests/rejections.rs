@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use privicore_api::types;
-use privicore_mock::{MockServer, RequestStatusMethod};
+use privicore_mock::{ListAnswer, MockServer, RequestStatusMethod};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -872,6 +872,41 @@ async fn request_status_refuses_the_method_not_served_as_a_router_would() {
             .await
             .expect("sent");
         rejected(response, 404, "command.not_found").await;
+    }
+}
+
+/// Both lists answer the `{items, meta}` envelope by default and the bare array of the page's
+/// items with [`ListAnswer::BareArray`].
+#[tokio::test]
+async fn lists_answer_an_envelope_or_a_bare_array() {
+    for answer in [ListAnswer::Envelope, ListAnswer::BareArray] {
+        let s = MockServer::builder()
+            .ack_delay(Duration::ZERO)
+            .list_answer(answer)
+            .start()
+            .await
+            .expect("server starts");
+        let api = s.api_url();
+        let token = active_profile(api, "alice", "pw").await;
+        for path in [
+            "/data-token/list-data-tokens",
+            "/profile/retrieve-oauth-application-list",
+        ] {
+            let body: Value = http()
+                .get(format!("{api}{path}"))
+                .header("X-DPT-AUTHORIZATION", &token)
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("json");
+            let expected = match answer {
+                ListAnswer::BareArray => json!([]),
+                _ => json!({"items": [], "meta": {"count": 0, "page": 1, "perPage": 25}}),
+            };
+            assert_eq!(body, expected, "{answer:?} {path}");
+        }
     }
 }
 

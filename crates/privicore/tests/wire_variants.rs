@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
 use privicore::{Client, Error, StoreOptions, VaultKey};
-use privicore_mock::{CommandAnswer, DataAnswer, MockServer, RequestStatusMethod};
+use privicore_mock::{CommandAnswer, DataAnswer, ListAnswer, MockServer, RequestStatusMethod};
 use secrecy::SecretString;
 
 /// A client for `mock` without a WebSocket URL, so every command's outcome is polled through
@@ -211,5 +212,77 @@ async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
                 "{variant:?}: {op} answered {answered:?}, expected {status}"
             );
         }
+    }
+}
+
+/// §14.6: both lists as the `{items, meta}` envelope or as a bare array of the page's items.
+/// Under each variant five data tokens and five OAuth applications are listed two per page:
+/// every item comes back once, in three requests (2 + 2 + a short page of 1).
+#[tokio::test]
+async fn lists_are_read_as_an_envelope_or_a_bare_array() {
+    for variant in [ListAnswer::Envelope, ListAnswer::BareArray] {
+        let (mock, client) =
+            common::start_with(MockServer::builder().list_answer(variant), |b| b).await;
+        let session = common::provisioned(&client, "lister@test").await;
+        let vault = session.vault(VaultKey::generate());
+        let mut stored = Vec::new();
+        let mut apps = Vec::new();
+        for i in 0..5 {
+            let token = vault
+                .store(format!("item {i}").as_bytes(), &StoreOptions::new("lists"))
+                .await
+                .unwrap_or_else(|e| panic!("{variant:?}: store {i}: {e:?}"));
+            stored.push(token.as_str().to_owned());
+            let app = session
+                .oauth()
+                .register(&format!("app-{i}"), "https://app.test/cb", "all")
+                .await
+                .unwrap_or_else(|e| panic!("{variant:?}: register app {i}: {e:?}"));
+            apps.push(app.to_string());
+        }
+        mock.clear_recorded();
+
+        let mut listed: Vec<String> = session
+            .data_tokens()
+            .list()
+            .per_page(2)
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: list data tokens: {e:?}"))
+            .into_iter()
+            .map(|item| item.token)
+            .collect();
+        listed.sort();
+        stored.sort();
+        // Compared without printing: data tokens are credentials to the data.
+        assert!(
+            listed == stored,
+            "{variant:?}: every data token, once ({} listed of {} stored)",
+            listed.len(),
+            stored.len()
+        );
+        assert_eq!(
+            mock.count("list_data_tokens"),
+            3,
+            "{variant:?}: data token pages"
+        );
+
+        let mut listed: Vec<String> = session
+            .oauth()
+            .list(2)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: list applications: {e:?}"))
+            .into_iter()
+            .map(|app| app.application_id)
+            .collect();
+        listed.sort();
+        apps.sort();
+        assert_eq!(listed, apps, "{variant:?}: every application, once");
+        assert_eq!(
+            mock.count("list_oauth_applications"),
+            3,
+            "{variant:?}: application pages"
+        );
     }
 }

@@ -229,7 +229,7 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
         }
     }
     let items = world.data.list(&who.profile_id, &filters);
-    paged_with(items, &query, item)
+    paged_with(items, &query, s.config.list_answer, item)
 }
 
 /// `202` with the request id in `x-dpt-cab-request-id` (and a command id in `x-dpt-cab-id`,
