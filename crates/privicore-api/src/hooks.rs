@@ -24,6 +24,7 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
 use crate::Client;
 use crate::operations::{Auth, operation};
+use crate::{accepted, lists};
 
 /// Largest answer body read for an operation whose answer is decoded in memory (every one but
 /// the download, which streams). The generated client reads an answer whole before decoding
@@ -294,10 +295,15 @@ impl ClientHooks<Inner> for Client {
         // A streamed body cannot be cloned, and so cannot be replayed: such a request simply
         // gets no second chance.
         let replay = sent_with.as_ref().and_then(|_| request.try_clone());
+        let query: Vec<(String, String)> = request
+            .url()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let response = self.client().execute(request).await?;
         let response = bounded(info, response);
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
+            return normalise(info, &query, response).await;
         }
         let (Some(rejected), Some(mut replay), Some(source)) =
             (sent_with, replay, self.inner().source())
@@ -311,8 +317,21 @@ impl ClientHooks<Inner> for Client {
             return Ok(response);
         };
         replay.headers_mut().insert(name, value);
-        Ok(bounded(info, self.client().execute(replay).await?))
+        let response = bounded(info, self.client().execute(replay).await?);
+        normalise(info, &query, response).await
     }
+}
+
+/// The answer in a form the sources allow, rewritten to the one the spec declares so that it
+/// decodes: commands accepted with `200` or a bare id ([`accepted`]), lists as a bare array
+/// ([`lists`](crate::lists)).
+async fn normalise(
+    info: &OperationInfo,
+    query: &[(String, String)],
+    response: reqwest::Response,
+) -> reqwest::Result<reqwest::Response> {
+    let response = accepted::normalise(info.operation_id, response).await?;
+    lists::normalise(info.operation_id, query, response).await
 }
 
 /// The answer with its body cut off past [`MAX_ANSWER_BYTES`]: reading further fails, which

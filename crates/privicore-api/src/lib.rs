@@ -34,7 +34,9 @@
 mod generated;
 #[rustfmt::skip]
 mod generated_operations;
+mod accepted;
 pub mod hooks;
+pub mod lists;
 pub mod operations;
 
 pub use generated::*;

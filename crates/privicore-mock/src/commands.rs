@@ -56,6 +56,9 @@ pub(crate) struct Command {
     pub profile_id: String,
     pub effect: Effect,
     pub abort: Option<Abort>,
+    /// Frames pushed after the ack and before the effect's own frame when the command
+    /// succeeds (request-data's status messages, [`crate::DataAnswer::StatusThenLink`]).
+    pub progress: Vec<Value>,
 }
 
 impl Command {
@@ -72,11 +75,17 @@ impl Command {
             profile_id: profile_id.to_owned(),
             effect: Box::new(effect),
             abort: None,
+            progress: Vec::new(),
         }
     }
 
     pub fn with_id(mut self, id: String) -> Self {
         self.id = id;
+        self
+    }
+
+    pub fn with_progress(mut self, frames: Vec<Value>) -> Self {
+        self.progress = frames;
         self
     }
 
@@ -127,7 +136,11 @@ pub(crate) fn schedule(shared: &Arc<Shared>, world: &mut World, command: Command
 /// Runs a command's effect and records its final state; returns the frames to push.
 fn complete(shared: &Shared, world: &mut World, command: Command) -> Vec<String> {
     let Command {
-        id, effect, abort, ..
+        id,
+        effect,
+        abort,
+        progress,
+        ..
     } = command;
     let ctx = EffectCtx {
         id: &id,
@@ -139,16 +152,17 @@ fn complete(shared: &Shared, world: &mut World, command: Command) -> Vec<String>
     } else {
         effect(world, &ctx)
     };
-    let (state, extra) = match outcome {
-        Ok(extra) => (CommandState::Completed, extra),
+    let (state, extra, progress) = match outcome {
+        Ok(extra) => (CommandState::Completed, extra, progress),
         Err(rejection) => {
             if let Some(abort) = abort {
                 abort(world);
             }
-            (CommandState::Failed(rejection.0), None)
+            (CommandState::Failed(rejection.0), None, Vec::new())
         }
     };
     let mut frames = vec![ack_frame(&id, &state).to_string()];
+    frames.extend(progress.iter().map(Value::to_string));
     if let Some(extra) = extra {
         frames.push(extra.to_string());
     }

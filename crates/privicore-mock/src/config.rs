@@ -91,6 +91,101 @@ pub enum RefreshAnswer {
     SameRefreshToken,
 }
 
+/// Which methods request-status answers (docs/protocol.md §5.6, §14.2: the official pages say
+/// `GET`, the probe `POST`s with `{}`). Set with
+/// [`MockServerBuilder::request_status_method`](crate::MockServerBuilder::request_status_method).
+///
+/// The method not served is answered `405` with an `Allow` header and no body, as a router
+/// answers before any handler runs, so a client cannot tell it from the API's own errors by
+/// the body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestStatusMethod {
+    /// `POST` only, as the probe (aligned with the live wire) sends it (the default).
+    #[default]
+    Post,
+    /// `GET` only, as the official register-profile page and a legacy client send it.
+    Get,
+    /// Both methods.
+    Both,
+}
+
+impl RequestStatusMethod {
+    /// Whether request-status answers `method` (`"GET"` or `"POST"`).
+    pub(crate) fn allows(self, method: &str) -> bool {
+        match self {
+            RequestStatusMethod::Post => method == "POST",
+            RequestStatusMethod::Get => method == "GET",
+            RequestStatusMethod::Both => true,
+        }
+    }
+
+    /// The `Allow` header value of the `405`.
+    pub(crate) fn allow_header(self) -> &'static str {
+        match self {
+            RequestStatusMethod::Post => "POST",
+            RequestStatusMethod::Get => "GET",
+            RequestStatusMethod::Both => "GET, POST",
+        }
+    }
+}
+
+/// How request-data's result is pushed (docs/protocol.md §5.4, §14.3: the guides read
+/// `output_type` 0 as inline ciphertext, the official "Data download messages" page as a
+/// status text sent while the data is prepared, with `output_type` 1 the download link). Set
+/// with [`MockServerBuilder::data_answer`](crate::MockServerBuilder::data_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataAnswer {
+    /// Inline base64 (`output_type` 0) up to the
+    /// [inline threshold](crate::MockServerBuilder::inline_threshold), a download link
+    /// (`output_type` 1) above it (the default, as the guides describe it).
+    #[default]
+    InlineOrLink,
+    /// The official reading: `status_messages` textual status messages (`output_type` 0, same
+    /// request id) before every result, and the result always a download link (no inline
+    /// answers, whatever the threshold).
+    StatusThenLink {
+        /// How many status messages precede each result.
+        status_messages: usize,
+    },
+}
+
+/// The status and body type an asynchronous command is accepted with (docs/protocol.md
+/// §14.4: the spec declares `202`, the probes accept `200` or `202` for register-public-key,
+/// register/activate/deactivate policy, register voting configuration and
+/// request-authorization-code, and nothing rules `200` out elsewhere). Applies to every
+/// command answered with a command id; set with
+/// [`MockServerBuilder::command_answer`](crate::MockServerBuilder::command_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandAnswer {
+    /// `202`, the id as JSON in its [`ReplyShape`] (the default, as the spec declares it).
+    #[default]
+    Accepted,
+    /// `200`, the id as JSON in its [`ReplyShape`].
+    Ok,
+    /// `200`, `text/plain`, the bare unquoted id.
+    OkPlainText,
+    /// `202`, `text/plain`, the bare unquoted id.
+    AcceptedPlainText,
+}
+
+/// The body of the two lists (list-data-tokens, list-oauth-applications): no source documents
+/// their envelope (docs/protocol.md §14.6). Set with
+/// [`MockServerBuilder::list_answer`](crate::MockServerBuilder::list_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListAnswer {
+    /// `{items, meta: {count, page, perPage}}`, as the stub and probe schemas have it (the
+    /// default).
+    #[default]
+    Envelope,
+    /// The page's items as a bare JSON array: the total is not told, so a client pages until
+    /// a short page.
+    BareArray,
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -109,6 +204,10 @@ pub(crate) struct Config {
     pub download_lifetime: Duration,
     pub reauthorize_answer: ReauthorizeAnswer,
     pub refresh_answer: RefreshAnswer,
+    pub request_status_method: RequestStatusMethod,
+    pub data_answer: DataAnswer,
+    pub command_answer: CommandAnswer,
+    pub list_answer: ListAnswer,
 }
 
 impl Default for Config {
@@ -129,6 +228,10 @@ impl Default for Config {
             download_lifetime: Duration::from_secs(300),
             reauthorize_answer: ReauthorizeAnswer::default(),
             refresh_answer: RefreshAnswer::default(),
+            request_status_method: RequestStatusMethod::default(),
+            data_answer: DataAnswer::default(),
+            command_answer: CommandAnswer::default(),
+            list_answer: ListAnswer::default(),
         }
     }
 }

@@ -107,6 +107,16 @@ pub(crate) fn no_route(wrong_method: bool) -> Response {
     }
 }
 
+/// A `405` as a router sends it before any handler runs: an `Allow` header and no body (the
+/// API's own error body would tell a client the path exists and is merely refused).
+fn router_method_not_allowed(allow: &'static str) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::ALLOW, allow)],
+    )
+        .into_response()
+}
+
 /// The fallback handler of the API listener.
 pub(crate) async fn api(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
@@ -153,6 +163,12 @@ async fn answer(
     let Serve::Api(handler) = route.serve else {
         return no_route(false);
     };
+    if route.op == "request_command_status" {
+        let served = shared.config.request_status_method;
+        if !served.allows(parts.method.as_str()) {
+            return router_method_not_allowed(served.allow_header());
+        }
+    }
     if let Some(response) = front_faults(shared).await {
         return response;
     }
@@ -183,7 +199,7 @@ async fn answer(
         now: Utc::now(),
     };
     match handler(shared, &call) {
-        Ok(reply) => reply.render(shared.faults.mangle(route.op)),
+        Ok(reply) => reply.render(shared.faults.mangle(route.op), shared.config.command_answer),
         Err(failure) => failure.into_response(),
     }
 }

@@ -84,7 +84,10 @@ mod state;
 mod transfer;
 mod ws;
 
-pub use config::{ReauthorizeAnswer, RefreshAnswer, ReplyShape};
+pub use config::{
+    CommandAnswer, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
+    RequestStatusMethod,
+};
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind, InjectedFault};
 pub use plaintext::PlaintextHit;

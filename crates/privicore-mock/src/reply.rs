@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::config::ReplyShape;
+use crate::config::{CommandAnswer, ReplyShape};
 use crate::faults::{InjectedFault, Mangle};
 
 /// The id of the command a request created, carried with its answer to the recorder.
@@ -59,16 +59,23 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 impl Reply {
-    /// The response; `mangle` applies to JSON bodies only, and is recorded (with the command
+    /// The response; `mangle` applies to JSON bodies only, `accepted` to command ids; `mangle` is recorded (with the command
     /// the request created, if any) as the answer's [`InjectedFault`].
-    pub fn render(self, mangle: Mangle) -> Response {
+    pub fn render(self, mangle: Mangle, accepted: CommandAnswer) -> Response {
         let command_id = match &self {
             Reply::Accepted { id, .. } => Some(id.clone()),
             Reply::DataRequest { command_id, .. } => Some(command_id.clone()),
             _ => None,
         };
-        let has_json = matches!(self, Reply::Json(..) | Reply::Accepted { .. });
-        let mut response = self.render_plain(mangle);
+        let has_json = match &self {
+            Reply::Json(..) => true,
+            // A plain-text command id is not JSON, so nothing mangles it.
+            Reply::Accepted { .. } => {
+                matches!(accepted, CommandAnswer::Accepted | CommandAnswer::Ok)
+            }
+            _ => false,
+        };
+        let mut response = self.render_plain(mangle, accepted);
         let fault = match mangle {
             Mangle::None => None,
             _ if !has_json => None,
@@ -88,16 +95,28 @@ impl Reply {
         response
     }
 
-    fn render_plain(self, mangle: Mangle) -> Response {
+    fn render_plain(self, mangle: Mangle, accepted: CommandAnswer) -> Response {
         match self {
             Reply::Json(status, value) => json_response(status, &value, mangle),
             Reply::Empty(status) => status.into_response(),
             Reply::Accepted { id, shape } => {
-                let mut response = json_response(
-                    StatusCode::ACCEPTED,
-                    &shaped(&id, shape, "commandId"),
-                    mangle,
-                );
+                let status = match accepted {
+                    CommandAnswer::Ok | CommandAnswer::OkPlainText => StatusCode::OK,
+                    CommandAnswer::Accepted | CommandAnswer::AcceptedPlainText => {
+                        StatusCode::ACCEPTED
+                    }
+                };
+                let mut response = match accepted {
+                    CommandAnswer::OkPlainText | CommandAnswer::AcceptedPlainText => (
+                        status,
+                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                        id.clone(),
+                    )
+                        .into_response(),
+                    CommandAnswer::Accepted | CommandAnswer::Ok => {
+                        json_response(status, &shaped(&id, shape, "commandId"), mangle)
+                    }
+                };
                 response
                     .headers_mut()
                     .insert("x-dpt-cab-id", header_value(&id));

@@ -79,7 +79,8 @@ use Group as G;
 use Verb::{Get, Post};
 
 /// Every operation. request-status is listed twice: the spec (following the probe) says POST,
-/// the official page and a legacy client say GET, and a client is told to try both.
+/// the official page and a legacy client say GET; which of the two answers is a setting
+/// ([`RequestStatusMethod`](crate::RequestStatusMethod)), the other is refused in `dispatch`.
 #[rustfmt::skip]
 pub(crate) static ROUTES: &[Route] = &[
     // Utility

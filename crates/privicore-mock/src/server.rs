@@ -11,7 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ReauthorizeAnswer, RefreshAnswer, ReplyShape};
+use crate::config::{
+    CommandAnswer, Config, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
+    RequestStatusMethod,
+};
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
 use crate::plaintext::PlaintextHit;
@@ -169,6 +172,36 @@ impl MockServerBuilder {
     /// [`RefreshAnswer::Rotated`]); the other answers keep the refresh token valid.
     pub fn refresh_answer(mut self, answer: RefreshAnswer) -> Self {
         self.config.refresh_answer = answer;
+        self
+    }
+
+    /// Which methods request-status answers (default [`RequestStatusMethod::Post`], as the
+    /// probe sends it); the other is answered `405` as a router would.
+    pub fn request_status_method(mut self, method: RequestStatusMethod) -> Self {
+        self.config.request_status_method = method;
+        self
+    }
+
+    /// How request-data's result is pushed (default [`DataAnswer::InlineOrLink`]); with
+    /// [`DataAnswer::StatusThenLink`] status texts precede every result, as the official page
+    /// describes `output_type` 0.
+    pub fn data_answer(mut self, answer: DataAnswer) -> Self {
+        self.config.data_answer = answer;
+        self
+    }
+
+    /// The status and body type commands are accepted with (default
+    /// [`CommandAnswer::Accepted`]: `202` and JSON); the other variants answer `200` and/or a
+    /// bare `text/plain` id, as the probes allow.
+    pub fn command_answer(mut self, answer: CommandAnswer) -> Self {
+        self.config.command_answer = answer;
+        self
+    }
+
+    /// The body of the two lists (default [`ListAnswer::Envelope`]); with
+    /// [`ListAnswer::BareArray`] they answer the page's items alone.
+    pub fn list_answer(mut self, answer: ListAnswer) -> Self {
+        self.config.list_answer = answer;
         self
     }
 

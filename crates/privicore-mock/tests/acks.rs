@@ -98,7 +98,8 @@ async fn late_joiners_get_no_replay_but_request_status_answers() {
     let next = reserve(&http, s.api_url(), &alice).await;
     assert_eq!(first_ack(&mut late).await, next, "acks are not replayed");
     let status: Value = http
-        .get(format!("{}/request-status/{id}", s.api_url()))
+        .post(format!("{}/request-status/{id}", s.api_url()))
+        .json(&json!({}))
         .send()
         .await
         .expect("sent")

@@ -82,7 +82,8 @@ async fn rejected_commands_fail_with_status_3_and_no_effect() {
     assert_eq!(ack["data"]["command_status"], 3);
     assert_eq!(ack["data"]["body"], "fault.injected_rejection");
     let status: Value = http
-        .get(format!("{}/request-status/{id}", s.api_url()))
+        .post(format!("{}/request-status/{id}", s.api_url()))
+        .json(&json!({}))
         .send()
         .await
         .expect("sent")

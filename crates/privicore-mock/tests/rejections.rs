@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use privicore_api::types;
-use privicore_mock::MockServer;
-use reqwest::StatusCode;
+use privicore_mock::{ListAnswer, MockServer, RequestStatusMethod};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn server() -> MockServer {
@@ -323,12 +323,6 @@ async fn unknown_ids_are_404() {
     let response = http()
         .post(format!("{api}/request-status/no-such-command"))
         .json(&json!({}))
-        .send()
-        .await
-        .expect("sent");
-    rejected(response, 404, "command.not_found").await;
-    let response = http()
-        .get(format!("{api}/request-status/no-such-command"))
         .send()
         .await
         .expect("sent");
@@ -664,7 +658,8 @@ async fn business_rule_failures_arrive_as_command_status_3() {
     assert_eq!(ack["data"]["command_status"], 3);
     assert_eq!(ack["data"]["body"], "device.not_found");
     let status: Value = http()
-        .get(format!("{api}/request-status/{id}"))
+        .post(format!("{api}/request-status/{id}"))
+        .json(&json!({}))
         .send()
         .await
         .expect("sent")
@@ -782,7 +777,12 @@ async fn stream_and_download_tokens_are_single_use() {
 
 #[tokio::test]
 async fn request_status_answers_on_both_methods_in_both_shapes() {
-    let s = server().await;
+    let s = MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .request_status_method(RequestStatusMethod::Both)
+        .start()
+        .await
+        .expect("server starts");
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     // Profile commands answer a bare string, data-token commands a one-element array.
@@ -834,6 +834,99 @@ async fn request_status_answers_on_both_methods_in_both_shapes() {
             .expect("json");
         assert_eq!(post, expected);
         assert_eq!(get, expected);
+    }
+}
+
+/// The method a server does not serve is refused the way a router refuses it: `405`, the
+/// `Allow` header naming the served method, and no API error body.
+#[tokio::test]
+async fn request_status_refuses_the_method_not_served_as_a_router_would() {
+    for (served, refused, allowed) in [
+        (RequestStatusMethod::Post, Method::GET, "POST"),
+        (RequestStatusMethod::Get, Method::POST, "GET"),
+    ] {
+        let s = MockServer::builder()
+            .request_status_method(served)
+            .start()
+            .await
+            .expect("server starts");
+        let api = s.api_url();
+        let response = http()
+            .request(
+                refused.clone(),
+                format!("{api}/request-status/no-such-command"),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{served:?}"
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok()),
+            Some(allowed),
+            "{served:?}"
+        );
+        assert!(
+            response.bytes().await.expect("body").is_empty(),
+            "{served:?}"
+        );
+        let served_method = if refused == Method::GET {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let response = http()
+            .request(
+                served_method,
+                format!("{api}/request-status/no-such-command"),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("sent");
+        rejected(response, 404, "command.not_found").await;
+    }
+}
+
+/// Both lists answer the `{items, meta}` envelope by default and the bare array of the page's
+/// items with [`ListAnswer::BareArray`].
+#[tokio::test]
+async fn lists_answer_an_envelope_or_a_bare_array() {
+    for answer in [ListAnswer::Envelope, ListAnswer::BareArray] {
+        let s = MockServer::builder()
+            .ack_delay(Duration::ZERO)
+            .list_answer(answer)
+            .start()
+            .await
+            .expect("server starts");
+        let api = s.api_url();
+        let token = active_profile(api, "alice", "pw").await;
+        for path in [
+            "/data-token/list-data-tokens",
+            "/profile/retrieve-oauth-application-list",
+        ] {
+            let body: Value = http()
+                .get(format!("{api}{path}"))
+                .header("X-DPT-AUTHORIZATION", &token)
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("json");
+            let expected = match answer {
+                ListAnswer::BareArray => json!([]),
+                _ => json!({"items": [], "meta": {"count": 0, "page": 1, "perPage": 25}}),
+            };
+            assert_eq!(body, expected, "{answer:?} {path}");
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use progenitor_client::ResponseValue;
@@ -52,6 +53,17 @@ struct Shared {
     http: reqwest::Client,
     transfer: reqwest::Client,
     anonymous: privicore_api::Client,
+    /// The request-status method the server was found to route (see
+    /// [`status`](crate::commands::status)): 0 not yet known, else a [`status_code`] value.
+    status_method: AtomicU8,
+}
+
+/// How a [`status::StatusMethod`] is kept in [`Shared::status_method`].
+fn status_code(method: status::StatusMethod) -> u8 {
+    match method {
+        status::StatusMethod::Post => 1,
+        status::StatusMethod::Get => 2,
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -108,12 +120,34 @@ impl Client {
                 http,
                 transfer,
                 anonymous,
+                status_method: AtomicU8::new(0),
             }),
         })
     }
 
     pub(crate) fn config(&self) -> &Config {
         &self.shared.config
+    }
+
+    /// The HTTP client of API calls (for the few requests sent without the generated client).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.shared.http
+    }
+
+    /// The request-status method this client found routed, if one was found yet.
+    pub(crate) fn status_method(&self) -> Option<status::StatusMethod> {
+        match self.shared.status_method.load(Ordering::Relaxed) {
+            1 => Some(status::StatusMethod::Post),
+            2 => Some(status::StatusMethod::Get),
+            _ => None,
+        }
+    }
+
+    /// Remembers the request-status method that was routed, for every clone of this client.
+    pub(crate) fn remember_status_method(&self, method: status::StatusMethod) {
+        self.shared
+            .status_method
+            .store(status_code(method), Ordering::Relaxed);
     }
 
     /// The raw generated client, without credentials (for the operations that need none, and

@@ -619,6 +619,24 @@ pub(crate) enum Location {
     Download { base: String, auth: String },
 }
 
+/// Whether a data request message is a status text rather than the result
+/// (docs/protocol.md §14.3): the official page says `output_type` 0 messages are textual status
+/// messages sent while the data is prepared, the guides that they carry the ciphertext inline.
+/// Both are served by reading a type-0 body as the result only when it could be one: a
+/// transfer URL, or well-formed base64 of at least a sealed empty payload (IV + tag).
+pub(crate) fn is_status_text(output_type: i64, body: &str) -> bool {
+    if output_type != 0 {
+        return false;
+    }
+    let body = body.trim();
+    if body.contains("?auth=") || body.contains("&auth=") {
+        return false;
+    }
+    !base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .is_ok_and(|bytes| bytes.len() >= cipher::OVERHEAD)
+}
+
 /// Reads a data request's answer: `output_type` 1 is a download URL; 0 is, by the official
 /// reading, a status text and, by the unofficial one, the ciphertext inline. A body that looks
 /// like a URL is downloaded whatever its type; otherwise it must be base64.
@@ -839,6 +857,16 @@ mod tests {
     fn errors_about_urls_do_not_echo_the_token() {
         let err = split_transfer_url("op", "::not a url?auth=secret-token").expect_err("bad");
         assert!(!err.to_string().contains("secret-token"));
+    }
+
+    #[test]
+    fn status_texts_are_told_from_results() {
+        let sealed_empty = "A".repeat(40); // base64 of 30 bytes: at least IV + tag
+        assert!(is_status_text(0, "Preparing data for download (1 of 3)"));
+        assert!(is_status_text(0, "AAEC"), "too short to be sealed data");
+        assert!(!is_status_text(0, &sealed_empty));
+        assert!(!is_status_text(0, "http://h:1/?auth=t"));
+        assert!(!is_status_text(1, "Preparing data for download"));
     }
 
     #[test]

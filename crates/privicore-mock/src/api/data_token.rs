@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::{ok, paged_with};
 use crate::auth::caller;
 use crate::commands::{self, Command, Rejection};
-use crate::config::ReplyShape;
+use crate::config::{DataAnswer, ReplyShape};
 use crate::error::ApiFailure;
 use crate::input::{Call, base64_field, malformed};
 use crate::record::REQUEST_ID_HEADER;
@@ -292,7 +292,7 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
         }
     }
     let items = world.data.list(&who.profile_id, &filters);
-    paged_with(items, &query, item)
+    paged_with(items, &query, s.config.list_answer, item)
 }
 
 /// `202` with the request id in `x-dpt-cab-request-id` (and a command id in `x-dpt-cab-id`,
@@ -320,7 +320,11 @@ pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFai
             .ok_or_else(|| Rejection::new("data_token.not_found"))?;
         let (data, context) = (stored.data.clone(), stored.context.clone());
         w.data.tx.entry(profile_id).or_default().retrieved += 1;
-        let (output_type, body) = if data.len() <= ctx.shared.config.inline_threshold {
+        let inline = match ctx.shared.config.data_answer {
+            DataAnswer::InlineOrLink => data.len() <= ctx.shared.config.inline_threshold,
+            DataAnswer::StatusThenLink { .. } => false,
+        };
+        let (output_type, body) = if inline {
             (0, base64::engine::general_purpose::STANDARD.encode(&data))
         } else {
             let ticket = crate::rng::secret();
@@ -336,12 +340,30 @@ pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFai
             "body": body,
         }})))
     });
+    let command = command.with_progress(status_messages(s, &request_id));
     let command_id = command.id.clone();
     commands::submit(s, &mut world, command);
     Ok(Reply::DataRequest {
         request_id,
         command_id,
     })
+}
+
+/// The status texts ([`DataAnswer::StatusThenLink`]) pushed before a data request's result.
+fn status_messages(s: &Shared, request_id: &str) -> Vec<Value> {
+    let DataAnswer::StatusThenLink { status_messages } = s.config.data_answer else {
+        return Vec::new();
+    };
+    (1..=status_messages)
+        .map(|step| {
+            json!({"data": {
+                "type": "X-DPT-CAB-REQUEST-ID",
+                "id": request_id,
+                "output_type": 0,
+                "body": format!("Preparing data for download ({step} of {status_messages})"),
+            }})
+        })
+        .collect()
 }
 
 pub(crate) fn risk_meta(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {

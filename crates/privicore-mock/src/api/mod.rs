@@ -17,6 +17,7 @@ pub(crate) mod voting;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::config::ListAnswer;
 use crate::error::ApiFailure;
 use crate::reply::Reply;
 
@@ -27,8 +28,12 @@ pub(crate) fn ok(value: Value) -> Result<Reply, ApiFailure> {
 
 /// The page of `items` asked for by `page` (from 1) and `perPage` (1 to 100, default 25),
 /// with the `{items, meta: {count, page, perPage}}` envelope; `count` is the total.
-pub(crate) fn paged(items: Vec<Value>, query: &crate::input::Fields) -> Result<Reply, ApiFailure> {
-    paged_with(items, query, |item| item)
+pub(crate) fn paged(
+    items: Vec<Value>,
+    query: &crate::input::Fields,
+    answer: ListAnswer,
+) -> Result<Reply, ApiFailure> {
+    paged_with(items, query, answer, |item| item)
 }
 
 /// Like [`paged`], rendering only the items of the requested page: a page of a long list
@@ -37,6 +42,7 @@ pub(crate) fn paged(items: Vec<Value>, query: &crate::input::Fields) -> Result<R
 pub(crate) fn paged_with<T>(
     items: Vec<T>,
     query: &crate::input::Fields,
+    answer: ListAnswer,
     render: impl Fn(T) -> Value,
 ) -> Result<Reply, ApiFailure> {
     let page = query
@@ -51,8 +57,11 @@ pub(crate) fn paged_with<T>(
         .take(per_page as usize)
         .map(render)
         .collect();
-    ok(serde_json::json!({
-        "items": slice,
-        "meta": {"count": count, "page": page, "perPage": per_page},
-    }))
+    match answer {
+        ListAnswer::Envelope => ok(serde_json::json!({
+            "items": slice,
+            "meta": {"count": count, "page": page, "perPage": per_page},
+        })),
+        ListAnswer::BareArray => ok(Value::Array(slice)),
+    }
 }

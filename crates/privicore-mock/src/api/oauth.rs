@@ -294,7 +294,7 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
             })
         })
         .collect();
-    paged(items, &call.query())
+    paged(items, &call.query(), s.config.list_answer)
 }
 
 fn access_failure(problem: TokenProblem) -> ApiFailure {

@@ -533,6 +533,16 @@ impl Connection {
                 (Key::Command(id), Outcome::Rejected(reason))
             }
             Frame::DataRequest {
+                output_type, body, ..
+            } if crate::vault::is_status_text(output_type, &body) => {
+                // A status message while the data is prepared: the result follows.
+                tracing::debug!(
+                    status = %body.trim().chars().take(120).collect::<String>(),
+                    "data request status message; still waiting"
+                );
+                return;
+            }
+            Frame::DataRequest {
                 id,
                 output_type,
                 body,
