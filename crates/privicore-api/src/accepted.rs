@@ -36,7 +36,12 @@ pub(crate) async fn normalise(
     let version = response.version();
     let mut headers = response.headers().clone();
     let mut body = response.bytes().await?.to_vec();
-    if command && let Some(id) = bare_id(&body) {
+    // Only a body not declared JSON can be a bare id: one that says it is JSON and does not
+    // parse is damaged, and reading it as an id would accept garbage as a command.
+    if command
+        && !declares_json(&headers)
+        && let Some(id) = bare_id(&body)
+    {
         body = serde_json::Value::String(id).to_string().into_bytes();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
@@ -57,6 +62,17 @@ pub(crate) async fn normalise(
 
 /// The id, when `body` is not JSON but one bare token of printable characters (no quotes,
 /// spaces or backslashes), as a server sends it in a `text/plain` body.
+/// Whether the answer's `Content-Type` says JSON (`application/json`, `…+json`).
+fn declares_json(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let essence = value.split(';').next().unwrap_or("").trim();
+            essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+        })
+}
+
 fn bare_id(body: &[u8]) -> Option<String> {
     if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
         return None;
@@ -72,7 +88,22 @@ fn bare_id(body: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::bare_id;
+    use super::{bare_id, declares_json};
+    use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+
+    #[test]
+    fn only_a_body_not_declared_json_can_be_a_bare_id() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(declares_json(&with("application/json")));
+        assert!(declares_json(&with("application/json; charset=utf-8")));
+        assert!(declares_json(&with("application/problem+json")));
+        assert!(!declares_json(&with("text/plain; charset=utf-8")));
+        assert!(!declares_json(&HeaderMap::new()));
+    }
 
     #[test]
     fn bare_ids_are_recognised() {

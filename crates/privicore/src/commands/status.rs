@@ -85,6 +85,9 @@ pub(crate) fn interpret(state: &str) -> Status {
 struct Answer {
     status: StatusCode,
     body: Vec<u8>,
+    /// Whether the answer declared a JSON body (`Content-Type`): an empty body that says it
+    /// is JSON is damaged, not the legacy status-code-only answer.
+    declares_json: bool,
 }
 
 impl Answer {
@@ -110,7 +113,9 @@ impl Answer {
             // The legacy client reads only the status code: 202 still submitted.
             StatusCode::ACCEPTED => Ok(Status::Pending),
             // ... and 200 done, so an empty 200 is success.
-            StatusCode::OK if self.body.iter().all(u8::is_ascii_whitespace) => {
+            StatusCode::OK
+                if !self.declares_json && self.body.iter().all(u8::is_ascii_whitespace) =>
+            {
                 Ok(Status::Completed)
             }
             StatusCode::OK => match serde_json::from_slice::<Value>(&self.body) {
@@ -180,6 +185,14 @@ async fn send(
     };
     let response = request.send().await.map_err(transport)?;
     let status = response.status();
+    let declares_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let essence = value.split(';').next().unwrap_or("").trim();
+            essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+        });
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
@@ -189,7 +202,11 @@ async fn send(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        body,
+        declares_json,
+    })
 }
 
 /// Sends request-status with the method this client found routed (`POST` until one was
@@ -310,6 +327,7 @@ mod tests {
         Answer {
             status: StatusCode::from_u16(status).expect("status"),
             body: body.as_bytes().to_vec(),
+            declares_json: false,
         }
     }
 
@@ -317,6 +335,11 @@ mod tests {
     fn status_codes_are_interpreted() {
         assert_eq!(answer(202, "").interpret().ok(), Some(Status::Pending));
         assert_eq!(answer(200, "").interpret().ok(), Some(Status::Completed));
+        let damaged = Answer {
+            declares_json: true,
+            ..answer(200, "")
+        };
+        assert!(damaged.interpret().is_err(), "an empty body declared JSON");
         assert_eq!(
             answer(200, r#"["completed"]"#).interpret().ok(),
             Some(Status::Completed)
