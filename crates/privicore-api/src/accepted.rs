@@ -9,7 +9,7 @@
 //! `200` becomes `202`, and a bare id becomes a JSON string.
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
 use crate::operations::{Kind, operation};
 
@@ -45,25 +45,17 @@ pub(crate) async fn normalise(
         body = serde_json::Value::String(id).to_string().into_bytes();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    headers.remove(CONTENT_LENGTH);
-    let mut builder = http::Response::builder()
-        .status(StatusCode::ACCEPTED)
-        .version(version);
-    if let Some(all) = builder.headers_mut() {
-        all.extend(headers);
-    }
-    Ok(match builder.body(reqwest::Body::from(body)) {
-        Ok(response) => reqwest::Response::from(response),
-        // Status, version and headers came from a valid response: this cannot fail, and if it
-        // did, an empty answer fails to decode as any command id would.
-        Err(_) => reqwest::Response::from(http::Response::new(reqwest::Body::from(Vec::new()))),
-    })
+    Ok(crate::rebuilt::response(
+        StatusCode::ACCEPTED,
+        version,
+        headers,
+        body,
+    ))
 }
 
-/// The id, when `body` is not JSON but one bare token of printable characters (no quotes,
-/// spaces or backslashes), as a server sends it in a `text/plain` body.
-/// Whether the answer's `Content-Type` says JSON (`application/json`, `…+json`).
-fn declares_json(headers: &reqwest::header::HeaderMap) -> bool {
+/// Whether an answer's `Content-Type` says JSON (`application/json`, `…+json`): a body that
+/// says so and does not parse is damaged, never text in another form.
+pub fn declares_json(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -73,6 +65,8 @@ fn declares_json(headers: &reqwest::header::HeaderMap) -> bool {
         })
 }
 
+/// The id, when `body` is not JSON but one bare token of printable characters (no quotes,
+/// spaces or backslashes), as a server sends it in a `text/plain` body.
 fn bare_id(body: &[u8]) -> Option<String> {
     if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
         return None;

@@ -35,9 +35,11 @@ mod generated;
 #[rustfmt::skip]
 mod generated_operations;
 mod accepted;
+pub use accepted::declares_json;
 pub mod hooks;
 pub mod lists;
 pub mod operations;
+mod rebuilt;
 
 pub use generated::*;
 pub use generated_operations::OPERATIONS;

@@ -8,7 +8,7 @@
 //! short page.
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 
 /// `meta.count` of a list whose server sent a bare array: the total is not known. No server
@@ -48,17 +48,10 @@ pub(crate) async fn normalise(
         .into_bytes();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    headers.remove(CONTENT_LENGTH);
-    let mut builder = http::Response::builder()
-        .status(StatusCode::OK)
-        .version(version);
-    if let Some(all) = builder.headers_mut() {
-        all.extend(headers);
-    }
-    Ok(match builder.body(reqwest::Body::from(body)) {
-        Ok(response) => reqwest::Response::from(response),
-        // Status, version and headers came from a valid response: this cannot fail, and if it
-        // did, an empty answer fails to decode as any list would.
-        Err(_) => reqwest::Response::from(http::Response::new(reqwest::Body::from(Vec::new()))),
-    })
+    Ok(crate::rebuilt::response(
+        StatusCode::OK,
+        version,
+        headers,
+        body,
+    ))
 }

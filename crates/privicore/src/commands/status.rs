@@ -185,14 +185,7 @@ async fn send(
     };
     let response = request.send().await.map_err(transport)?;
     let status = response.status();
-    let declares_json = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            let essence = value.split(';').next().unwrap_or("").trim();
-            essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
-        });
+    let declares_json = privicore_api::declares_json(response.headers());
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
