@@ -2,6 +2,7 @@
 //! log in again when that fails), renew once after a `401`. One renewal at a time, however
 //! many tasks need it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -33,6 +34,10 @@ pub(crate) struct ProfileAuth {
     /// Held while renewing: the single flight.
     renewing: Mutex<()>,
     generation: watch::Sender<u64>,
+    /// Set by [`revoke`](Self::revoke): from then on nothing logs in again. A call still in
+    /// flight (or the WebSocket rejoining) that meets a `401` for the revoked token would
+    /// otherwise log in behind the caller's back and leave a live token nobody revokes.
+    revoked: AtomicBool,
 }
 
 impl ProfileAuth {
@@ -51,6 +56,7 @@ impl ProfileAuth {
             current: RwLock::new(Arc::new(current)),
             renewing: Mutex::new(()),
             generation,
+            revoked: AtomicBool::new(false),
         }))
     }
 
@@ -102,6 +108,9 @@ impl ProfileAuth {
 
     /// Renews ahead of expiry: reauthorize while the token still works, log in otherwise.
     async fn renew(&self, current: &Current) -> Result<Current> {
+        if self.revoked.load(Ordering::SeqCst) {
+            return Err(revoked());
+        }
         if current.expires_at > Utc::now() {
             match self.reauthorize(current).await {
                 Ok(next) => return Ok(next),
@@ -165,6 +174,10 @@ impl ProfileAuth {
         if !same_secret(&latest.token, rejected) {
             return Some(latest.token.clone());
         }
+        if self.revoked.load(Ordering::SeqCst) {
+            tracing::debug!("a 401 after the token was revoked; not logging in again");
+            return None;
+        }
         match authenticate(&self.client, &self.username, &self.password).await {
             Ok(next) => {
                 let token = next.token.clone();
@@ -181,6 +194,8 @@ impl ProfileAuth {
     /// Revokes the current token on the server.
     pub(crate) async fn revoke(&self) -> Result<()> {
         const OP: &str = "revoke_authorization_token";
+        // Before the call: a renewal racing it must not put a fresh token in place.
+        self.revoked.store(true, Ordering::SeqCst);
         let raw = with_token(&self.client, &self.token());
         self.client
             .call(OP, || {
@@ -191,6 +206,11 @@ impl ProfileAuth {
             .await?;
         Ok(())
     }
+}
+
+/// The error of a renewal asked for after [`ProfileAuth::revoke`].
+fn revoked() -> Error {
+    Error::Credentials("the session's token was revoked; log in again with Client::login".into())
 }
 
 /// A raw client that sends exactly `token` (used for the renewal calls themselves, which must
