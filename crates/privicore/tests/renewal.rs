@@ -230,35 +230,3 @@ async fn a_rotated_refresh_token_is_replaced_and_never_presented_again() {
         .collect();
     assert_eq!(statuses, vec![200, 200, 200]);
 }
-
-/// After `revoke`, a call that meets the `401` of the revoked token fails: it never logs in
-/// again behind the caller's back, which would leave a live token that nobody revokes.
-#[tokio::test]
-async fn a_revoked_session_never_logs_in_again() {
-    let (mock, client) = common::start().await;
-    let session = common::provisioned(&client, "revoked@test").await;
-    session.profile_id().await.expect("works before the revoke");
-    let logins = mock.count("authenticate");
-    let live = mock.stats().tokens;
-
-    session.revoke().await.expect("revoked");
-    assert_eq!(
-        mock.stats().tokens,
-        live - 1,
-        "the token is gone on the server"
-    );
-    let error = session
-        .profile_id()
-        .await
-        .expect_err("a revoked session's call fails");
-    assert!(
-        matches!(error, privicore::Error::Unauthorized { .. }),
-        "{error:?}"
-    );
-    assert_eq!(
-        mock.count("authenticate"),
-        logins,
-        "no log-in after the revoke"
-    );
-    assert_eq!(mock.stats().tokens, live - 1, "no new live token");
-}

@@ -487,20 +487,31 @@ async fn wrong_credentials_are_unauthorized_and_login_from_env_needs_both_variab
     assert!(matches!(error, Error::Config(_)));
 }
 
+/// After `revoke`, a call meets the `401` of the revoked token and fails, once: it never logs
+/// in again behind the caller's back (that would leave a live token nobody revokes, and a CLI
+/// that revokes its token on exit would leave one), and it does not renew in a loop.
 #[tokio::test]
 async fn a_revoked_session_is_refused_and_not_renewed_in_a_loop() {
     let (mock, client) = common::start().await;
     let session = common::provisioned(&client, "revoke@test").await;
-    let profile_id = held_profile_id(&mock, &session).await;
+    held_profile_id(&mock, &session).await;
+    let live = mock.stats().tokens;
     session.revoke().await.expect("revoked");
-    mock.clear_recorded();
-    // The revoked token is refused; the session logs in again once and succeeds.
     assert_eq!(
-        session.profile_id().await.expect("renewed after the 401"),
-        profile_id
+        mock.stats().tokens,
+        live - 1,
+        "the token is gone on the server"
     );
-    assert_eq!(mock.count("authenticate"), 1);
-    assert_eq!(mock.count("retrieve_profile_id"), 2);
+    mock.clear_recorded();
+
+    let error = session
+        .profile_id()
+        .await
+        .expect_err("a revoked session's call fails");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+    assert_eq!(mock.count("authenticate"), 0, "no log-in after the revoke");
+    assert_eq!(mock.count("retrieve_profile_id"), 1, "one refused call");
+    assert_eq!(mock.stats().tokens, live - 1, "no new live token");
 }
 
 #[tokio::test]
