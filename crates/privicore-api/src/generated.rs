@@ -1883,13 +1883,22 @@ pub mod types {
         }
     }
 
-    ///A temporary data token and how to upload to it.
+    ///A temporary data token and how to upload to it. The sources disagree on the upload fields (docs/protocol.md §6.2, §14.1): all are optional and the SDK accepts each form.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TemporaryDataToken {
-        ///Single-use stream (upload) authentication token.
+        ///Single-use stream authentication token, sent as the `auth` query parameter (official "Upstream file via stream auth" page).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth: ::std::option::Option<::std::string::String>,
+        ///Upload URI, normally full with its single-use `?auth=` token (probe `src/probe/fixtures.ts` and `data-token-retrieve-temporary-data-token.ts`; the guide shows `"stream": "…/?auth=…"`). Secret: it carries the stream token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stream: ::std::option::Option<::std::string::String>,
-        ///Full single-use upload URL `{stream_server}:{port}/?auth={stream}` (field name inferred: the official template names host and port but not the fields).
+        ///Stream server the upload goes to (official "Upstream file via stream auth" page, `{stream_server_id}:{stream_server_port}?auth={stream}`; the page does not say how a server id maps to a host).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub stream_server_id: ::std::option::Option<::std::string::String>,
+        ///Port of the stream server (official "Upstream file via stream auth" page).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub stream_server_port: ::std::option::Option<::std::num::NonZeroU64>,
+        ///Tolerated alias of a full `stream` URI. No source names this field; it is kept only because earlier versions of this spec invented it.
         #[serde(
             rename = "streamUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -7471,8 +7480,20 @@ pub mod types {
 
         #[derive(Clone, Debug)]
         pub struct TemporaryDataToken {
+            auth: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             stream: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            stream_server_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            stream_server_port: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
             stream_url: ::std::result::Result<
@@ -7485,7 +7506,10 @@ pub mod types {
         impl ::std::default::Default for TemporaryDataToken {
             fn default() -> Self {
                 Self {
+                    auth: Ok(Default::default()),
                     stream: Ok(Default::default()),
+                    stream_server_id: Ok(Default::default()),
+                    stream_server_port: Ok(Default::default()),
                     stream_url: Ok(Default::default()),
                     token: Err("no value supplied for token".to_string()),
                 }
@@ -7493,6 +7517,16 @@ pub mod types {
         }
 
         impl TemporaryDataToken {
+            pub fn auth<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auth = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for auth: {e}"));
+                self
+            }
             pub fn stream<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7501,6 +7535,26 @@ pub mod types {
                 self.stream = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for stream: {e}"));
+                self
+            }
+            pub fn stream_server_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stream_server_id = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for stream_server_id: {e}")
+                });
+                self
+            }
+            pub fn stream_server_port<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stream_server_port = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for stream_server_port: {e}")
+                });
                 self
             }
             pub fn stream_url<T>(mut self, value: T) -> Self
@@ -7531,7 +7585,10 @@ pub mod types {
                 value: TemporaryDataToken,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    auth: value.auth?,
                     stream: value.stream?,
+                    stream_server_id: value.stream_server_id?,
+                    stream_server_port: value.stream_server_port?,
                     stream_url: value.stream_url?,
                     token: value.token?,
                 })
@@ -7541,7 +7598,10 @@ pub mod types {
         impl ::std::convert::From<super::TemporaryDataToken> for TemporaryDataToken {
             fn from(value: super::TemporaryDataToken) -> Self {
                 Self {
+                    auth: Ok(value.auth),
                     stream: Ok(value.stream),
+                    stream_server_id: Ok(value.stream_server_id),
+                    stream_server_port: Ok(value.stream_server_port),
                     stream_url: Ok(value.stream_url),
                     token: Ok(value.token),
                 }

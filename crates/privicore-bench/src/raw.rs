@@ -280,8 +280,10 @@ fn text_or(value: Option<Value>, default: &str) -> String {
 pub struct Temporary {
     /// The temporary token.
     pub token: String,
-    /// `http://host:port/?auth=...` for a streamed upload.
-    pub stream_url: Option<String>,
+    /// `http://host:port/?auth=...` for a streamed upload: the mock's default `stream` URI
+    /// (the probe's reading), or the tolerated `streamUrl` alias.
+    #[serde(alias = "streamUrl")]
+    pub stream: Option<String>,
 }
 
 /// The permanent token configure-file-meta answers, bare or as `{token}`.

@@ -151,6 +151,26 @@ pub enum DataAnswer {
     },
 }
 
+/// How retrieve-temporary-data-token names the upload target (docs/protocol.md §6.2, §14.1:
+/// the probe and the guide read `stream` as the full upload URI, the official upstream page
+/// names a stream server id, port and `auth` token, and an earlier spec invented
+/// `streamUrl`). Whatever the form, the stream listener takes the token as its `auth` query
+/// parameter. Set with
+/// [`MockServerBuilder::upload_answer`](crate::MockServerBuilder::upload_answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UploadAnswer {
+    /// `{token, stream}` with `stream` the full `<stream server>/?auth=<token>` URI (the
+    /// default, as the probe reads it).
+    #[default]
+    StreamUri,
+    /// `{token, stream_server_id, stream_server_port, auth}` (the official page's fields); the
+    /// server id is an opaque `"1"`, so the client must use the API host with that port.
+    StreamServer,
+    /// `{token, streamUrl}` with the full URI: the alias no source names.
+    StreamUrlAlias,
+}
+
 /// The status and body type an asynchronous command is accepted with (docs/protocol.md
 /// §14.4: the spec declares `202`, the probes accept `200` or `202` for register-public-key,
 /// register/activate/deactivate policy, register voting configuration and
@@ -208,6 +228,7 @@ pub(crate) struct Config {
     pub data_answer: DataAnswer,
     pub command_answer: CommandAnswer,
     pub list_answer: ListAnswer,
+    pub upload_answer: UploadAnswer,
 }
 
 impl Default for Config {
@@ -232,6 +253,7 @@ impl Default for Config {
             data_answer: DataAnswer::default(),
             command_answer: CommandAnswer::default(),
             list_answer: ListAnswer::default(),
+            upload_answer: UploadAnswer::default(),
         }
     }
 }

@@ -86,7 +86,7 @@ mod ws;
 
 pub use config::{
     CommandAnswer, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
-    RequestStatusMethod,
+    RequestStatusMethod, UploadAnswer,
 };
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind, InjectedFault};

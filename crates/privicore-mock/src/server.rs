@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{
     CommandAnswer, Config, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
-    RequestStatusMethod,
+    RequestStatusMethod, UploadAnswer,
 };
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
@@ -190,6 +190,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// How retrieve-temporary-data-token names the upload target (default
+    /// [`UploadAnswer::StreamUri`], the probe's full `stream` URI); the other variants answer
+    /// the official page's server id, port and `auth`, or the unsourced `streamUrl` alias.
+    pub fn upload_answer(mut self, answer: UploadAnswer) -> Self {
+        self.config.upload_answer = answer;
+        self
+    }
+
     /// The status and body type commands are accepted with (default
     /// [`CommandAnswer::Accepted`]: `202` and JSON); the other variants answer `200` and/or a
     /// bare `text/plain` id, as the probes allow.
@@ -270,6 +278,7 @@ impl MockServer {
             api: format!("http://{api_addr}"),
             ws: format!("ws://{ws_addr}"),
             stream: format!("http://{stream_addr}"),
+            stream_port: stream_addr.port(),
             download: format!("http://{download_addr}"),
         };
         let (scheduler, queue) = mpsc::unbounded_channel();

@@ -18,6 +18,9 @@ pub(crate) struct Urls {
     pub api: String,
     pub ws: String,
     pub stream: String,
+    /// The stream listener's port, answered as `stream_server_port`
+    /// ([`UploadAnswer::StreamServer`](crate::UploadAnswer::StreamServer)).
+    pub stream_port: u16,
     pub download: String,
 }
 

@@ -220,7 +220,7 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
     let c3 = extract_id(&json_of(reserve("blobs").await.expect("reserve"), 202).await);
     acked(&mut ws, &c3).await;
     let temp = temporary(&c3).await;
-    let stream_url = temp["streamUrl"].as_str().expect("streamUrl");
+    let stream_url = temp["stream"].as_str().expect("stream URI");
     assert!(stream_url.starts_with(&urls.stream));
     let upload = http
         .post(stream_url)

@@ -220,10 +220,11 @@ async fn store(server: &MockServer, token: &str, payload: &[u8], first: usize) -
     let uploads = temps
         .iter()
         .map(|t| {
-            let stream = t["stream"].as_str().expect("stream token");
+            let stream = t["stream"].as_str().expect("stream URI");
+            let (_, token) = stream.split_once("?auth=").expect("the URI's auth query");
             request(
                 "POST",
-                &format!("/?auth={stream}"),
+                &format!("/?auth={token}"),
                 None,
                 "application/octet-stream",
                 payload,

@@ -270,7 +270,7 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
         c.retrieve_temporary_data_token().command_id(&reservation)
     );
     assert!(
-        temp.stream_url
+        temp.stream
             .as_deref()
             .is_some_and(|u| u.starts_with(server.stream_url()))
     );
@@ -332,7 +332,7 @@ async fn data_tokens(server: &MockServer, c: &Client, token: &str, cov: &mut Cov
         upload_stream,
         stream
             .upload_stream()
-            .auth(temp.stream.clone().expect("stream token"))
+            .auth(stream_token(temp.stream.as_deref().expect("stream URI")))
             .body(large.clone())
     );
     let second = call!(
@@ -1024,4 +1024,12 @@ async fn teardown_devices(c: &Client, device: &str, cov: &mut Coverage) {
             .into_inner()
             .is_empty()
     );
+}
+
+/// The single-use token in the `auth` query of a `stream` URI (the mock's default answer).
+fn stream_token(uri: &str) -> String {
+    let (_, token) = uri
+        .split_once("?auth=")
+        .expect("the stream URI has its auth query");
+    token.to_owned()
 }

@@ -698,7 +698,7 @@ async fn stream_and_download_tokens_are_single_use() {
         .json()
         .await
         .expect("json");
-    let url = temp["streamUrl"].as_str().expect("streamUrl").to_owned();
+    let url = temp["stream"].as_str().expect("stream URI").to_owned();
     // A 3-byte plaintext in the wire format: IV, ciphertext, tag.
     let payload: Vec<u8> = (1..=(3 + WIRE_OVERHEAD as u8)).collect();
     let upload = |content_type: &'static str| {
@@ -971,7 +971,7 @@ async fn reservation(api: &str, token: &str) -> (String, String) {
         .expect("json");
     (
         temp["token"].as_str().expect("temporary token").to_owned(),
-        temp["streamUrl"].as_str().expect("streamUrl").to_owned(),
+        temp["stream"].as_str().expect("stream URI").to_owned(),
     )
 }
 

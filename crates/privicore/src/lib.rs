@@ -49,6 +49,7 @@ mod pipeline;
 mod provision;
 mod retry;
 mod session;
+mod upload_target;
 mod vault;
 pub mod vault_key;
 

@@ -24,6 +24,7 @@ use privicore_api::types::{self, PermanentDataToken};
 use crate::cipher::{self, DecryptStreamError};
 use crate::commands::DataReady;
 use crate::pipeline;
+use crate::upload_target::{UploadTarget, upload_target};
 use crate::{Error, ListDataTokens, Result, Session, VaultKey};
 
 /// Payloads up to this many plaintext bytes are sent inline (base64 in a form field); larger
@@ -157,7 +158,9 @@ pub struct Vault {
 /// A reservation ready to receive its ciphertext.
 struct Reservation {
     temporary_token: String,
-    stream_url: Option<String>,
+    /// The retrieve-temporary-data-token answer, read for an upload target only when the
+    /// payload is streamed (an answer without one can still be filled inline).
+    answer: types::TemporaryDataToken,
 }
 
 impl Vault {
@@ -474,10 +477,10 @@ impl Vault {
                 })
                 .await;
             match answer {
-                Ok(temporary) => {
+                Ok(answer) => {
                     return Ok(Reservation {
-                        temporary_token: temporary.token,
-                        stream_url: temporary.stream_url,
+                        temporary_token: answer.token.clone(),
+                        answer,
                     });
                 }
                 // Not settled yet (the guide's reading of a 404 here).
@@ -514,12 +517,8 @@ impl Vault {
         R: AsyncRead + Send + 'static,
     {
         const OP: &str = "upload_stream";
-        let url = reservation.stream_url.as_deref().ok_or_else(|| Error::Decode {
-            request_id: None,
-            operation: "retrieve_temporary_data_token",
-            message: "the temporary token came without a stream URL; the payload is too large to send inline".into(),
-        })?;
-        let (base, auth) = split_transfer_url(OP, url)?;
+        let UploadTarget { base, auth } =
+            upload_target(&reservation.answer, &self.session.client().config().api_url)?;
         let transfer = self.session.client().transfer_client(&base);
         // Encrypted on a task of its own, a few chunks ahead of the socket.
         let body = reqwest::Body::wrap_stream(pipeline::ahead(

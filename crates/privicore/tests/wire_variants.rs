@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
-use privicore::{Client, Error, StoreOptions, VaultKey};
-use privicore_mock::{CommandAnswer, DataAnswer, ListAnswer, MockServer, RequestStatusMethod};
+use privicore::{Client, DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
+use privicore_mock::{
+    CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, RequestStatusMethod, UploadAnswer,
+};
 use secrecy::SecretString;
 
 /// A client for `mock` without a WebSocket URL, so every command's outcome is polled through
@@ -283,6 +285,72 @@ async fn lists_are_read_as_an_envelope_or_a_bare_array() {
             mock.count("list_oauth_applications"),
             3,
             "{variant:?}: application pages"
+        );
+    }
+}
+
+/// §14.1: the upload target as a full `stream` URI (probe, guide), as a stream server id, port
+/// and `auth` token (official upstream page), or as the unsourced `streamUrl` alias. Under each
+/// variant a payload above the SDK's default inline threshold is stored and retrieved
+/// byte-identical, and the mock's recording shows it was uploaded to the stream server, with
+/// its `auth` token, in one accepted request (and never sent inline).
+#[tokio::test]
+async fn large_payloads_are_uploaded_under_every_upload_target_form() {
+    let variants = [
+        UploadAnswer::StreamUri,
+        UploadAnswer::StreamServer,
+        UploadAnswer::StreamUrlAlias,
+    ];
+    for variant in variants {
+        let (mock, client) =
+            common::start_with(MockServer::builder().upload_answer(variant), |b| b).await;
+        let session = common::provisioned(&client, "uploader@test").await;
+        let vault = session.vault(VaultKey::generate());
+        let data: Vec<u8> = (0..DEFAULT_INLINE_THRESHOLD + 10 * 1024)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        mock.clear_recorded();
+        let token = vault
+            .store(&data, &StoreOptions::new("wire"))
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: store: {e:?}"));
+        let back = vault
+            .retrieve(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: retrieve: {e:?}"));
+        assert!(
+            back == data,
+            "{variant:?}: the round trip is byte-identical"
+        );
+        let uploads: Vec<_> = mock
+            .recorded()
+            .into_iter()
+            .filter(|r| r.operation_id == Some("upload_stream"))
+            .collect();
+        assert_eq!(uploads.len(), 1, "{variant:?}: one upload: {uploads:?}");
+        let upload = &uploads[0];
+        assert_eq!(
+            (
+                upload.listener,
+                upload.method.as_str(),
+                upload.path.as_str(),
+                upload.status
+            ),
+            (Listener::Stream, "POST", "/", 200),
+            "{variant:?}: the upload went to the stream server and was accepted"
+        );
+        assert!(
+            upload
+                .query
+                .iter()
+                .any(|(name, value)| name == "auth" && !value.is_empty()),
+            "{variant:?}: the upload carries its `auth` token: {:?}",
+            upload.query
+        );
+        assert_eq!(
+            mock.count("exchange_data_for_token"),
+            0,
+            "{variant:?}: nothing was sent inline"
         );
     }
 }

@@ -287,8 +287,8 @@ async fn upload_cap(raw: &Raw, urls: &Urls, declared: u64) -> Result<Option<u64>
         .json()
         .await?;
     let url = temporary
-        .stream_url
-        .ok_or("the temporary token came without a stream URL")?;
+        .stream
+        .ok_or("the temporary token came without a stream URI")?;
     let never = futures::stream::pending::<std::io::Result<Bytes>>();
     let send = raw
         .http
@@ -427,8 +427,8 @@ async fn raw_side(args: &ChildArgs, encrypt: bool) -> Result<Timings> {
         .json()
         .await?;
     let url = temporary
-        .stream_url
-        .ok_or("the temporary token came without a stream URL")?;
+        .stream
+        .ok_or("the temporary token came without a stream URI")?;
     let body = match &gcm {
         None => reqwest::Body::wrap_stream(payload::chunks(args.bytes, CHUNK)),
         Some(gcm) => reqwest::Body::from(seal(gcm, size)?),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::{ok, paged_with};
 use crate::auth::caller;
 use crate::commands::{self, Command, Rejection};
-use crate::config::{DataAnswer, ReplyShape};
+use crate::config::{DataAnswer, ReplyShape, UploadAnswer};
 use crate::error::ApiFailure;
 use crate::input::{Call, base64_field, malformed};
 use crate::record::REQUEST_ID_HEADER;
@@ -81,8 +81,16 @@ pub(crate) fn temporary_token(s: &Arc<Shared>, call: &Call) -> Result<Reply, Api
         })?;
     let mut body = json!({"token": reservation.temp_token});
     if let Some(stream) = &reservation.stream_token {
-        body["stream"] = json!(stream);
-        body["streamUrl"] = json!(format!("{}/?auth={stream}", s.urls.stream));
+        let uri = format!("{}/?auth={stream}", s.urls.stream);
+        match s.config.upload_answer {
+            UploadAnswer::StreamUri => body["stream"] = json!(uri),
+            UploadAnswer::StreamServer => {
+                body["stream_server_id"] = json!("1");
+                body["stream_server_port"] = json!(s.urls.stream_port);
+                body["auth"] = json!(stream);
+            }
+            UploadAnswer::StreamUrlAlias => body["streamUrl"] = json!(uri),
+        }
     }
     ok(body)
 }
