@@ -8,14 +8,6 @@ use common::*;
 use privicore_mock::{FaultConfig, MockServer};
 use serde_json::{Value, json};
 
-async fn server() -> MockServer {
-    MockServer::builder()
-        .ack_delay(Duration::ZERO)
-        .start()
-        .await
-        .expect("server starts")
-}
-
 #[tokio::test]
 async fn server_errors_change_nothing_and_can_be_cleared() {
     let s = server().await;

@@ -2,19 +2,13 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use privicore_mock::{Listener, MASK, MockServer, RecordedBody};
 use serde_json::json;
 
 #[tokio::test]
 async fn requests_are_recorded_with_secrets_masked() {
-    let s = MockServer::builder()
-        .ack_delay(Duration::ZERO)
-        .start()
-        .await
-        .expect("server starts");
+    let s = server().await;
     let api = s.api_url();
     let token = active_profile(api, "alice", "hunter2").await;
     let http = reqwest::Client::new();

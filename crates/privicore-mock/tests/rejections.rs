@@ -11,14 +11,6 @@ use privicore_mock::{ListAnswer, MockServer, RequestStatusMethod};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn server() -> MockServer {
-    MockServer::builder()
-        .ack_delay(Duration::ZERO)
-        .start()
-        .await
-        .expect("server starts")
-}
-
 /// Asserts the status and reason of an error answer and returns its message.
 async fn rejected(response: reqwest::Response, status: u16, reason: &str) -> String {
     assert_eq!(response.status().as_u16(), status, "status");
@@ -1118,11 +1110,7 @@ async fn unknown_and_repeated_body_fields_are_422() {
 
 #[tokio::test]
 async fn a_reservation_is_filled_once() {
-    let s = MockServer::builder()
-        .ack_delay(Duration::ZERO)
-        .start()
-        .await
-        .expect("server starts");
+    let s = server().await;
     let api = s.api_url();
     let token = active_profile(api, "alice", "pw").await;
     let first: Vec<u8> = (0..(4 + WIRE_OVERHEAD as u8)).collect();

@@ -32,6 +32,19 @@ fn status_calls(mock: &MockServer) -> Vec<(String, u16)> {
         .collect()
 }
 
+/// Stores `data` and reads it back byte-identical; `what` names the case in a failure.
+async fn round_trip(vault: &privicore::Vault, data: &[u8], what: &str) {
+    let token = vault
+        .store(data, &StoreOptions::new("wire"))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: store: {e:?}"));
+    let back = vault
+        .retrieve(&token)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: retrieve: {e:?}"));
+    assert!(back == data, "{what}: the round trip is byte-identical");
+}
+
 /// §14.2: request-status by `POST` (probe) or `GET` (official pages). Under each variant a
 /// registration, a completed command and a rejected command are polled to their outcome, and
 /// the method refused by the server is tried at most once in the client's life.
@@ -139,18 +152,7 @@ async fn retrieval_waits_past_status_messages_for_the_data() {
             .into_iter()
             .enumerate()
         {
-            let token = vault
-                .store(&data, &StoreOptions::new("wire"))
-                .await
-                .unwrap_or_else(|e| panic!("{variant:?}/{threshold}: store {i}: {e:?}"));
-            let back = vault
-                .retrieve(&token)
-                .await
-                .unwrap_or_else(|e| panic!("{variant:?}/{threshold}: retrieve {i}: {e:?}"));
-            assert!(
-                back == data,
-                "{variant:?}/{threshold}: payload {i} round trips"
-            );
+            round_trip(&vault, &data, &format!("{variant:?}/{threshold} {i}")).await;
         }
         assert_eq!(
             mock.count("download_data"),
@@ -185,18 +187,7 @@ async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
         common::authorized_app(&client, &session, "app").await;
         let vault = session.vault(VaultKey::generate());
         let data = b"accepted either way".to_vec();
-        let token = vault
-            .store(&data, &StoreOptions::new("wire"))
-            .await
-            .unwrap_or_else(|e| panic!("{variant:?}: store: {e:?}"));
-        let back = vault
-            .retrieve(&token)
-            .await
-            .unwrap_or_else(|e| panic!("{variant:?}: retrieve: {e:?}"));
-        assert!(
-            back == data,
-            "{variant:?}: the round trip is byte-identical"
-        );
+        round_trip(&vault, &data, &format!("{variant:?}")).await;
         for op in [
             "register_profile",
             "register_public_key",
@@ -310,18 +301,7 @@ async fn large_payloads_are_uploaded_under_every_upload_target_form() {
             .map(|i| (i % 251) as u8)
             .collect();
         mock.clear_recorded();
-        let token = vault
-            .store(&data, &StoreOptions::new("wire"))
-            .await
-            .unwrap_or_else(|e| panic!("{variant:?}: store: {e:?}"));
-        let back = vault
-            .retrieve(&token)
-            .await
-            .unwrap_or_else(|e| panic!("{variant:?}: retrieve: {e:?}"));
-        assert!(
-            back == data,
-            "{variant:?}: the round trip is byte-identical"
-        );
+        round_trip(&vault, &data, &format!("{variant:?}")).await;
         let uploads: Vec<_> = mock
             .recorded()
             .into_iter()

@@ -47,6 +47,15 @@ where
     }
 }
 
+/// A server that acknowledges commands at once, with every other setting at its default.
+pub async fn server() -> privicore_mock::MockServer {
+    privicore_mock::MockServer::builder()
+        .ack_delay(Duration::ZERO)
+        .start()
+        .await
+        .expect("server starts")
+}
+
 pub fn anonymous(url: &str) -> Client {
     Client::new(url, Inner::anonymous())
 }
