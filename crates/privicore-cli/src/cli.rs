@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use privicore_mock::Variant;
 
 const AFTER_HELP: &str = "\
 Environment:
@@ -283,6 +284,21 @@ pub struct MockArgs {
     /// (0 picks four free ports)
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub port: u16,
+    /// The wire to speak where the sources allow more than one (docs/protocol.md §14):
+    /// `probe`, the live wire as the aligned probe describes it, or one other reading
+    #[arg(long, value_name = "NAME", default_value_t = Variant::Probe, value_parser = variants())]
+    pub variant: Variant,
+}
+
+/// The `--variant` names, each with its one-line summary for `--help`.
+fn variants() -> impl clap::builder::TypedValueParser<Value = Variant> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(
+        Variant::all()
+            .iter()
+            .map(|v| PossibleValue::new(v.name()).help(v.summary())),
+    )
+    .try_map(|name| name.parse::<Variant>())
 }
 
 #[cfg(test)]

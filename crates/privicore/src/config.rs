@@ -76,8 +76,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The WebSocket URL that carries acknowledgements, e.g. `wss://…:8083`. Required for
-    /// asynchronous commands.
+    /// The WebSocket URL that carries acknowledgements, e.g. `wss://…:8083`. Without it a
+    /// command's outcome is polled through request-status, and retrieving data fails with
+    /// [`Error::WebSocketRequired`] (its result is only pushed over the WebSocket).
     pub fn ws_url(mut self, url: impl Into<String>) -> Self {
         self.ws_url = Some(url.into());
         self

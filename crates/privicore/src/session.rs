@@ -238,12 +238,11 @@ impl Session {
     /// can run out while the server is perfectly able to answer.
     pub(crate) async fn request_data(&self, token: &str) -> Result<DataReady> {
         const OP: &str = "request_data";
-        let hub = self.shared.hub.as_ref().ok_or_else(|| {
-            Error::Config(
-                "retrieving data needs the WebSocket URL (ws_url): its result is only pushed there"
-                    .into(),
-            )
-        })?;
+        let hub = self
+            .shared
+            .hub
+            .as_ref()
+            .ok_or(Error::WebSocketRequired { operation: OP })?;
         let timeout = self.shared.client.config().command_timeout;
         let started = tokio::time::Instant::now();
         let mut misses = 0u32;

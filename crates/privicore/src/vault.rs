@@ -285,7 +285,9 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::Cipher`] when the ciphertext is not authentic (tampered, wrong key,
-    /// truncated); otherwise any [`Error`] of the steps.
+    /// truncated); [`Error::WebSocketRequired`], before anything is sent, when the client has
+    /// no WebSocket URL (the data request's result is only pushed there); otherwise any
+    /// [`Error`] of the steps.
     pub async fn retrieve(&self, token: impl AsRef<str>) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         self.retrieve_to_writer(token, &mut out).await?;

@@ -334,3 +334,63 @@ async fn large_payloads_are_uploaded_under_every_upload_target_form() {
         );
     }
 }
+
+/// §5.6: without a WebSocket URL every command's outcome is polled, so provisioning, storing
+/// (inline and uploaded), listing and deleting work; retrieval cannot (a data request's
+/// result is only pushed, §5.5) and fails with the typed error before anything is sent.
+#[tokio::test]
+async fn without_a_websocket_retrieval_is_the_one_thing_refused() {
+    let mock = MockServer::start().await.expect("the mock starts");
+    let client = polling_client(&mock);
+    let session = common::provisioned(&client, "no-socket@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let small = b"small, sent inline".to_vec();
+    let large = vec![7u8; DEFAULT_INLINE_THRESHOLD + 1];
+    let mut tokens = Vec::new();
+    for data in [&small, &large] {
+        tokens.push(
+            vault
+                .store(data, &StoreOptions::new("wire"))
+                .await
+                .expect("stored by polling"),
+        );
+    }
+    assert_eq!(mock.count("upload_stream"), 1, "the large one was uploaded");
+    let listed: Vec<_> = session
+        .data_tokens()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .expect("listed");
+    assert_eq!(listed.len(), 2);
+
+    for token in &tokens {
+        let error = vault.retrieve(token).await.expect_err("no WebSocket");
+        assert!(
+            matches!(
+                error,
+                Error::WebSocketRequired {
+                    operation: "request_data"
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "request_data: needs the WebSocket, and no WebSocket URL is configured (its result is only pushed over the WebSocket)"
+        );
+    }
+    assert_eq!(mock.count("request_data"), 0, "nothing was requested");
+
+    for token in &tokens {
+        session
+            .data_tokens()
+            .delete(token.as_str())
+            .await
+            .expect("deleted by polling");
+    }
+    assert_eq!(mock.stats().data_tokens, 0);
+    // Every outcome above was polled: the mock never had a WebSocket to push to.
+    assert!(mock.count("request_command_status") > 0);
+}

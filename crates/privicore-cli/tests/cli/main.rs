@@ -16,3 +16,4 @@ mod oauth;
 mod profile;
 mod secrets;
 mod tokens;
+mod variants;
