@@ -1,8 +1,11 @@
-//! The tool's whole story (provision, store a small and a large file, list, retrieve both,
-//! delete) under every named wire variant of the mock (docs/protocol.md §14), and without a
-//! WebSocket, where everything but retrieval works by polling request-status.
+//! The tool's whole story (provision, store a small and a large file, list, OAuth authorize and
+//! refresh, retrieve both, delete) under every named wire variant of the mock
+//! (docs/protocol.md §14), and without a WebSocket, where everything but retrieval works by
+//! polling request-status.
 
+use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
 use privicore_mock::{MockServer, Variant};
 
@@ -56,6 +59,10 @@ struct Trace {
     downloads: usize,
     /// List requests of the first `tokens list --per-page 1` over two tokens.
     list_pages: u64,
+    /// The status every reauthorize answered (each command renews its short-lived login once).
+    reauthorize_status: u16,
+    /// Whether each of the two OAuth refreshes gave a new refresh token.
+    refresh_rotated: [bool; 2],
 }
 
 /// The trace of the probe's wire; each other variant changes what its name says.
@@ -67,6 +74,8 @@ fn expected(variant: Variant) -> Trace {
         downloads: 1,
         // The envelope's `meta.count` says two: two pages.
         list_pages: 2,
+        reauthorize_status: 200,
+        refresh_rotated: [true, true],
     };
     match variant {
         Variant::StatusGetOnly => trace.status_method = "GET",
@@ -75,6 +84,10 @@ fn expected(variant: Variant) -> Trace {
         Variant::Writes200 | Variant::Writes200Text => trace.reserve_status = 200,
         // No total is told: the pager reads until an empty page.
         Variant::ListsBare => trace.list_pages = 3,
+        Variant::ReauthorizeAsync => trace.reauthorize_status = 202,
+        Variant::RefreshNoRotation | Variant::RefreshSameToken => {
+            trace.refresh_rotated = [false, false]
+        }
         _ => {}
     }
     trace
@@ -103,6 +116,72 @@ fn statuses(server: &MockServer, operation: &str) -> Vec<u16> {
         .filter(|r| r.operation_id == Some(operation))
         .map(|r| r.status)
         .collect()
+}
+
+/// The one status `operation` was answered with, every time (it was called at least once).
+fn one_status(server: &MockServer, operation: &str, what: &str) -> u16 {
+    let answered = statuses(server, operation);
+    assert!(
+        !answered.is_empty() && answered.iter().all(|s| *s == answered[0]),
+        "{what}: {operation} answered {answered:?}"
+    );
+    answered[0]
+}
+
+/// The refresh token in a token file.
+fn refresh_token_in(path: &Path) -> String {
+    let value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the token file")).expect("JSON");
+    value["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned()
+}
+
+/// Registers an OAuth application, authorizes it into a token file and refreshes twice;
+/// returns whether each refresh gave a new refresh token.
+fn oauth_refreshes(mock: &Mock, key: &str, what: &str) -> [bool; 2] {
+    let out = succeeds(
+        mock.as_user(USER, key).args([
+            "oauth",
+            "register",
+            "story-app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scopes",
+            "all",
+            "--json",
+        ]),
+        &format!("{what}: oauth register"),
+    );
+    let app: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let file = mock.path("oauth-tokens.json");
+    succeeds(
+        mock.as_user(USER, key)
+            .env(
+                "PRIVICORE_CLIENT_SECRET",
+                app["client_secret"].as_str().expect("a secret"),
+            )
+            .args([
+                "oauth",
+                "authorize",
+                "--client-id",
+                app["client_id"].as_str().expect("a client id"),
+                "--token-file",
+            ])
+            .arg(&file),
+        &format!("{what}: oauth authorize"),
+    );
+    [0, 1].map(|i| {
+        let before = refresh_token_in(&file);
+        succeeds(
+            mock.cmd()
+                .args(["oauth", "refresh", "--token-file"])
+                .arg(&file),
+            &format!("{what}: oauth refresh {i}"),
+        );
+        refresh_token_in(&file) != before
+    })
 }
 
 /// Provisions [`USER`] and stores the small and the large file; returns the vault key, the
@@ -158,7 +237,13 @@ fn delete_all(mock: &Mock, key: &str, stored: &[(Vec<u8>, String)], ws: bool, wh
 fn the_story_passes_under_every_wire_variant() {
     for &variant in Variant::all() {
         let what = format!("variant {variant}");
-        let mock = Mock::start_with(MockServer::builder().variant(variant));
+        // Logins shorter than the client's 60 s renewal margin: every command renews its
+        // token once (reauthorize asks for an hour), so §14.5 is on the wire too.
+        let mock = Mock::start_with(
+            MockServer::builder()
+                .variant(variant)
+                .token_lifetime(Duration::from_secs(30)),
+        );
         assert_eq!(mock.server.wire(), variant.config(), "{what}");
         let (key, stored) = provision_and_store(&mock, &what);
         // The large file went to the stream server, the small one inline.
@@ -174,6 +259,7 @@ fn the_story_passes_under_every_wire_variant() {
             "{what}"
         );
         let list_pages = mock.server.count("list_data_tokens") - lists_before;
+        let refresh_rotated = oauth_refreshes(&mock, &key, &what);
 
         for (data, token) in &stored {
             let target = mock.path(&format!("{token}.back"));
@@ -193,12 +279,7 @@ fn the_story_passes_under_every_wire_variant() {
 
         let trace = Trace {
             status_method: status_method(&mock.server, &what),
-            reserve_status: {
-                let answered = statuses(&mock.server, "reserve_token_space");
-                assert_eq!(answered.len(), 2, "{what}");
-                assert!(answered.iter().all(|s| *s == answered[0]), "{what}");
-                answered[0]
-            },
+            reserve_status: one_status(&mock.server, "reserve_token_space", &what),
             downloads: mock
                 .server
                 .recorded()
@@ -206,6 +287,8 @@ fn the_story_passes_under_every_wire_variant() {
                 .filter(|r| r.listener == privicore_mock::Listener::Download)
                 .count(),
             list_pages,
+            reauthorize_status: one_status(&mock.server, "reauthorize_authorization_token", &what),
+            refresh_rotated,
         };
         assert_eq!(trace, expected(variant), "{what}");
 
