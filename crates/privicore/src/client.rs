@@ -162,13 +162,13 @@ impl Client {
     /// how the upload target was named, how commands were accepted, how lists and data
     /// results came. A point not met yet is `None`.
     ///
-    /// ```no_run
-    /// # async fn run() -> privicore::Result<()> {
+    /// ```
     /// use privicore::Client;
     ///
     /// let client = Client::builder().api_url("http://localhost:8009").build()?;
-    /// assert_eq!(client.wire_report().accepted_status, None);
-    /// # Ok(()) }
+    /// // Nothing was sent yet: no point has been observed.
+    /// assert_eq!(client.wire_report(), privicore::WireObservations::default());
+    /// # Ok::<(), privicore::Error>(())
     /// ```
     pub fn wire_report(&self) -> WireObservations {
         let status = self.status_method().map(|method| match method {

@@ -105,6 +105,8 @@ fn passes_with(mock: &Mock, wire: Value, text_points: &[&str]) {
         .expect("runs");
     let text = String::from_utf8(output.stdout).expect("utf-8");
     assert_eq!(output.status.code(), Some(0), "{text}");
+    // Shown with `--nocapture`: the two reports of this variant, for a person to read.
+    println!("{text}\n{report:#}");
     let lines: Vec<&str> = text.lines().collect();
     for name in [
         "health",
