@@ -271,3 +271,43 @@ fn a_wrong_password_fails_login_and_skips_what_needs_it() {
     assert_eq!(mock.server.stats().tokens, live, "no token was issued");
     assert_eq!(mock.server.count("revoke_authorization_token"), 0);
 }
+
+#[test]
+fn a_server_that_does_not_answer_fails_health_and_login() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // Nothing listens on port 1.
+    let (report, code, stderr) = doctor_json(
+        crate::common::bare(dir.path())
+            .env("PRIVICORE_API_URL", "http://127.0.0.1:1")
+            .env("PRIVICORE_WS_URL", "ws://127.0.0.1:1")
+            .env("PRIVICORE_USERNAME", "doc")
+            .env("PRIVICORE_PASSWORD", PASSWORD),
+        &["--timeout", "2"],
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(
+        stderr,
+        "error: doctor: 2 of 9 checks failed: health, login\n"
+    );
+    let checks = checks(&report);
+    assert_eq!(
+        checks[..2]
+            .iter()
+            .map(|(name, outcome, _)| (name.as_str(), outcome.as_str()))
+            .collect::<Vec<_>>(),
+        [("health", "fail"), ("login", "fail")]
+    );
+    assert!(
+        checks[2..]
+            .iter()
+            .all(|(_, outcome, _)| outcome == "skipped")
+    );
+    assert!(
+        report["wire"]
+            .as_object()
+            .expect("wire")
+            .values()
+            .all(Value::is_null),
+        "nothing observed: {report:#}"
+    );
+}
