@@ -23,6 +23,7 @@ use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
 use crate::Client;
+use crate::observed::WireLog;
 use crate::operations::{Auth, operation};
 use crate::{accepted, lists};
 
@@ -127,6 +128,7 @@ pub trait TokenSource: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Inner {
     tokens: Option<Arc<dyn TokenSource>>,
+    wire_log: Option<Arc<WireLog>>,
 }
 
 impl Inner {
@@ -139,7 +141,21 @@ impl Inner {
     pub fn with_source(source: Arc<dyn TokenSource>) -> Self {
         Self {
             tokens: Some(source),
+            wire_log: None,
         }
+    }
+
+    /// The same, recording the wire forms of normalised answers in `log` (shared by every
+    /// client given the same log).
+    #[must_use]
+    pub fn with_wire_log(mut self, log: Arc<WireLog>) -> Self {
+        self.wire_log = Some(log);
+        self
+    }
+
+    /// Where the wire forms of normalised answers are recorded, if anywhere.
+    pub fn wire_log(&self) -> Option<&WireLog> {
+        self.wire_log.as_deref()
     }
 
     /// The token source, if any.
@@ -152,6 +168,7 @@ impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inner")
             .field("token_source", &self.tokens.as_ref().map(|_| "[..]"))
+            .field("wire_log", &self.wire_log.is_some())
             .finish()
     }
 }
@@ -303,7 +320,7 @@ impl ClientHooks<Inner> for Client {
         let response = self.client().execute(request).await?;
         let response = bounded(info, response);
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return normalise(info, &query, response).await;
+            return normalise(info, &query, self.inner().wire_log(), response).await;
         }
         let (Some(rejected), Some(mut replay), Some(source)) =
             (sent_with, replay, self.inner().source())
@@ -318,20 +335,21 @@ impl ClientHooks<Inner> for Client {
         };
         replay.headers_mut().insert(name, value);
         let response = bounded(info, self.client().execute(replay).await?);
-        normalise(info, &query, response).await
+        normalise(info, &query, self.inner().wire_log(), response).await
     }
 }
 
 /// The answer in a form the sources allow, rewritten to the one the spec declares so that it
 /// decodes: commands accepted with `200` or a bare id ([`accepted`]), lists as a bare array
-/// ([`lists`](crate::lists)).
+/// ([`lists`](crate::lists)); the form seen is recorded in `log` when there is one.
 async fn normalise(
     info: &OperationInfo,
     query: &[(String, String)],
+    log: Option<&WireLog>,
     response: reqwest::Response,
 ) -> reqwest::Result<reqwest::Response> {
-    let response = accepted::normalise(info.operation_id, response).await?;
-    lists::normalise(info.operation_id, query, response).await
+    let response = accepted::normalise(info.operation_id, log, response).await?;
+    lists::normalise(info.operation_id, query, log, response).await
 }
 
 /// The answer with its body cut off past [`MAX_ANSWER_BYTES`]: reading further fails, which

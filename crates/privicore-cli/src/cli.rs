@@ -59,6 +59,10 @@ pub enum Command {
     Oauth(OauthCommand),
     /// Run the embedded mock Privicore server in the foreground until Ctrl-C
     Mock(MockArgs),
+    /// Check a server with a short, safe sequence (log in, store a few bytes, read them back,
+    /// delete them, revoke the login) and report which wire variant it speaks at each open
+    /// point
+    Doctor(DoctorArgs),
 }
 
 /// Where the server is.
@@ -275,6 +279,19 @@ pub struct TokenFileArgs {
     /// ./privicore-oauth.json)
     #[arg(long, value_name = "FILE", env = "PRIVICORE_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+}
+
+/// `privicore doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// Longest wait, in seconds, for the WebSocket to join and for each acknowledgement
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `privicore mock`.

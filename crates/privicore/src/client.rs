@@ -21,6 +21,7 @@ use crate::config::{self, Config};
 use crate::error::{self, ErrorBody};
 use crate::oauth::OAuthClient;
 use crate::session::Session;
+use crate::wire_report::{Recorder, RequestStatusMethod, WireObservations};
 use crate::{ClientBuilder, Error, Result};
 
 /// The entry point: where Privicore is and how to talk to it.
@@ -56,6 +57,10 @@ struct Shared {
     /// The request-status method the server was found to route (see
     /// [`status`](crate::commands::status)): 0 not yet known, else a [`status_code`] value.
     status_method: AtomicU8,
+    /// What the server was seen to speak at the other open points (see [`wire_report`]).
+    ///
+    /// [`wire_report`]: crate::wire_report
+    wire: Recorder,
 }
 
 /// How a [`status::StatusMethod`] is kept in [`Shared::status_method`].
@@ -109,10 +114,11 @@ impl Client {
             .user_agent(config.user_agent.clone())
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let wire = Recorder::default();
         let anonymous = privicore_api::Client::new_with_client(
             api_base(&config),
             http.clone(),
-            Inner::anonymous(),
+            Inner::anonymous().with_wire_log(wire.api.clone()),
         );
         Ok(Self {
             shared: Arc::new(Shared {
@@ -121,6 +127,7 @@ impl Client {
                 transfer,
                 anonymous,
                 status_method: AtomicU8::new(0),
+                wire,
             }),
         })
     }
@@ -150,6 +157,32 @@ impl Client {
             .store(status_code(method), Ordering::Relaxed);
     }
 
+    /// What this client (and every clone of it) has seen the server speak at each open point
+    /// of the protocol so far (docs/protocol.md §14): which request-status method was routed,
+    /// how the upload target was named, how commands were accepted, how lists and data
+    /// results came. A point not met yet is `None`.
+    ///
+    /// ```
+    /// use privicore::Client;
+    ///
+    /// let client = Client::builder().api_url("http://localhost:8009").build()?;
+    /// // Nothing was sent yet: no point has been observed.
+    /// assert_eq!(client.wire_report(), privicore::WireObservations::default());
+    /// # Ok::<(), privicore::Error>(())
+    /// ```
+    pub fn wire_report(&self) -> WireObservations {
+        let status = self.status_method().map(|method| match method {
+            status::StatusMethod::Post => RequestStatusMethod::Post,
+            status::StatusMethod::Get => RequestStatusMethod::Get,
+        });
+        self.shared.wire.snapshot(status)
+    }
+
+    /// Where the choices at the open points are recorded.
+    pub(crate) fn wire(&self) -> &Recorder {
+        &self.shared.wire
+    }
+
     /// The raw generated client, without credentials (for the operations that need none, and
     /// anything this crate does not wrap).
     pub fn raw(&self) -> &privicore_api::Client {
@@ -161,7 +194,7 @@ impl Client {
         privicore_api::Client::new_with_client(
             api_base(&self.shared.config),
             self.shared.http.clone(),
-            inner,
+            inner.with_wire_log(self.shared.wire.api.clone()),
         )
     }
 

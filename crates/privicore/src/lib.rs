@@ -52,11 +52,12 @@ mod session;
 mod upload_target;
 mod vault;
 pub mod vault_key;
+pub mod wire_report;
 
 pub use auth::store;
 pub use cipher::{CipherError, Decryptor, Encryptor};
 pub use client::Client;
-pub use commands::{CommandId, DataReady};
+pub use commands::{CommandId, CommandState, DataReady};
 pub use config::ClientBuilder;
 pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
@@ -66,6 +67,7 @@ pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
 pub use vault::{DEFAULT_INLINE_THRESHOLD, DataToken, StoreOptions, Vault};
 pub use vault_key::{KeyError, VaultKey};
+pub use wire_report::WireObservations;
 
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;

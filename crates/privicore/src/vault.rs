@@ -25,6 +25,7 @@ use crate::cipher::{self, DecryptStreamError};
 use crate::commands::DataReady;
 use crate::pipeline;
 use crate::upload_target::{UploadTarget, upload_target};
+use crate::wire_report::DataDelivery;
 use crate::{Error, ListDataTokens, Result, Session, VaultKey};
 
 /// Payloads up to this many plaintext bytes are sent inline (base64 in a form field); larger
@@ -309,7 +310,13 @@ impl Vault {
         W: AsyncWrite + Unpin + ?Sized,
     {
         let ready = self.session.request_data(token.as_ref()).await?;
-        match locate(&ready)? {
+        let location = locate(&ready)?;
+        let wire = self.session.client().wire();
+        wire.data_delivery(match &location {
+            Location::Inline(_) => DataDelivery::Inline,
+            Location::Download { .. } => DataDelivery::Link,
+        });
+        match location {
             Location::Inline(ciphertext) => {
                 let plaintext = cipher::decrypt(&self.key, &ciphertext)?;
                 writer
@@ -519,8 +526,9 @@ impl Vault {
         R: AsyncRead + Send + 'static,
     {
         const OP: &str = "upload_stream";
-        let UploadTarget { base, auth } =
+        let UploadTarget { base, auth, form } =
             upload_target(&reservation.answer, &self.session.client().config().api_url)?;
+        self.session.client().wire().upload_target(form);
         let transfer = self.session.client().transfer_client(&base);
         // Encrypted on a task of its own, a few chunks ahead of the socket.
         let body = reqwest::Body::wrap_stream(pipeline::ahead(

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
+use privicore::wire_report::{
+    CommandIdEncoding, DataDelivery, ListShape, RequestStatusMethod as Routed, UploadTargetForm,
+};
 use privicore::{Client, DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
 use privicore_mock::{
     CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, RequestStatusMethod, UploadAnswer,
@@ -50,13 +53,14 @@ async fn round_trip(vault: &privicore::Vault, data: &[u8], what: &str) {
 /// the method refused by the server is tried at most once in the client's life.
 #[tokio::test]
 async fn request_status_is_polled_with_the_method_the_server_routes() {
-    // (variant, the method every routed poll uses, how many refused polls the client makes)
+    // (variant, the method every routed poll uses, how many refused polls the client makes,
+    // what the client reports it found routed)
     let variants = [
-        (RequestStatusMethod::Post, "POST", 0),
-        (RequestStatusMethod::Get, "GET", 1),
-        (RequestStatusMethod::Both, "POST", 0),
+        (RequestStatusMethod::Post, "POST", 0, Routed::Post),
+        (RequestStatusMethod::Get, "GET", 1, Routed::Get),
+        (RequestStatusMethod::Both, "POST", 0, Routed::Post),
     ];
-    for (variant, routed, refused) in variants {
+    for (variant, routed, refused, reported) in variants {
         let mock = MockServer::builder()
             .request_status_method(variant)
             .require_public_key(false)
@@ -64,6 +68,7 @@ async fn request_status_is_polled_with_the_method_the_server_routes() {
             .await
             .expect("the mock starts");
         let client = polling_client(&mock);
+        assert_eq!(client.wire_report().request_status_method, None);
         let password = SecretString::from(common::PASSWORD);
         client
             .register_profile("alice", &password)
@@ -117,6 +122,11 @@ async fn request_status_is_polled_with_the_method_the_server_routes() {
                 .all(|(method, status)| method == routed && *status == 200),
             "{variant:?}: every routed poll is a {routed} answered 200: {calls:?}"
         );
+        assert_eq!(
+            client.wire_report().request_status_method,
+            Some(reported),
+            "{variant:?}: the method found routed is reported"
+        );
     }
 }
 
@@ -152,7 +162,23 @@ async fn retrieval_waits_past_status_messages_for_the_data() {
             .into_iter()
             .enumerate()
         {
+            let inline = matches!(variant, DataAnswer::InlineOrLink) && data.len() <= threshold;
             round_trip(&vault, &data, &format!("{variant:?}/{threshold} {i}")).await;
+            let report = client.wire_report();
+            assert_eq!(
+                report.data_delivery,
+                Some(if inline {
+                    DataDelivery::Inline
+                } else {
+                    DataDelivery::Link
+                }),
+                "{variant:?}/{threshold} {i}: the way the data came is reported"
+            );
+            assert_eq!(
+                report.data_status_messages_seen,
+                matches!(variant, DataAnswer::StatusThenLink { .. }),
+                "{variant:?}/{threshold} {i}: status messages are reported when they came"
+            );
         }
         assert_eq!(
             mock.count("download_data"),
@@ -175,12 +201,20 @@ async fn retrieval_waits_past_status_messages_for_the_data() {
 #[tokio::test]
 async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
     let variants = [
-        (CommandAnswer::Accepted, 202),
-        (CommandAnswer::Ok, 200),
-        (CommandAnswer::OkPlainText, 200),
-        (CommandAnswer::AcceptedPlainText, 202),
+        (CommandAnswer::Accepted, 202, CommandIdEncoding::Json),
+        (CommandAnswer::Ok, 200, CommandIdEncoding::Json),
+        (
+            CommandAnswer::OkPlainText,
+            200,
+            CommandIdEncoding::PlainText,
+        ),
+        (
+            CommandAnswer::AcceptedPlainText,
+            202,
+            CommandIdEncoding::PlainText,
+        ),
     ];
-    for (variant, status) in variants {
+    for (variant, status, encoding) in variants {
         let (mock, client) =
             common::start_with(MockServer::builder().command_answer(variant), |b| b).await;
         let session = common::provisioned(&client, "writer@test").await;
@@ -205,6 +239,12 @@ async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
                 "{variant:?}: {op} answered {answered:?}, expected {status}"
             );
         }
+        let report = client.wire_report();
+        assert_eq!(
+            (report.accepted_status, report.command_id_encoding),
+            (Some(status), Some(encoding)),
+            "{variant:?}: the accepted form is reported"
+        );
     }
 }
 
@@ -213,7 +253,10 @@ async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
 /// every item comes back once, in three requests (2 + 2 + a short page of 1).
 #[tokio::test]
 async fn lists_are_read_as_an_envelope_or_a_bare_array() {
-    for variant in [ListAnswer::Envelope, ListAnswer::BareArray] {
+    for (variant, shape) in [
+        (ListAnswer::Envelope, ListShape::Envelope),
+        (ListAnswer::BareArray, ListShape::BareArray),
+    ] {
         let (mock, client) =
             common::start_with(MockServer::builder().list_answer(variant), |b| b).await;
         let session = common::provisioned(&client, "lister@test").await;
@@ -277,6 +320,11 @@ async fn lists_are_read_as_an_envelope_or_a_bare_array() {
             3,
             "{variant:?}: application pages"
         );
+        assert_eq!(
+            client.wire_report().list_shape,
+            Some(shape),
+            "{variant:?}: the list shape is reported"
+        );
     }
 }
 
@@ -288,11 +336,14 @@ async fn lists_are_read_as_an_envelope_or_a_bare_array() {
 #[tokio::test]
 async fn large_payloads_are_uploaded_under_every_upload_target_form() {
     let variants = [
-        UploadAnswer::StreamUri,
-        UploadAnswer::StreamServer,
-        UploadAnswer::StreamUrlAlias,
+        (UploadAnswer::StreamUri, UploadTargetForm::StreamUri),
+        (UploadAnswer::StreamServer, UploadTargetForm::StreamServer),
+        (
+            UploadAnswer::StreamUrlAlias,
+            UploadTargetForm::StreamUrlAlias,
+        ),
     ];
-    for variant in variants {
+    for (variant, form) in variants {
         let (mock, client) =
             common::start_with(MockServer::builder().upload_answer(variant), |b| b).await;
         let session = common::provisioned(&client, "uploader@test").await;
@@ -331,6 +382,11 @@ async fn large_payloads_are_uploaded_under_every_upload_target_form() {
             mock.count("exchange_data_for_token"),
             0,
             "{variant:?}: nothing was sent inline"
+        );
+        assert_eq!(
+            client.wire_report().upload_target,
+            Some(form),
+            "{variant:?}: the upload target's form is reported"
         );
     }
 }

@@ -8,6 +8,7 @@ mod common;
 
 mod data;
 mod demo;
+mod doctor;
 mod help;
 mod key;
 mod large;

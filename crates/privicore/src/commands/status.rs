@@ -41,6 +41,30 @@ pub(crate) enum Status {
     Failed(String),
 }
 
+/// What request-status said about a command, as [`Session::command_status`] gives it.
+///
+/// [`Session::command_status`]: crate::Session::command_status
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandState {
+    /// Still running, or in a state the SDK does not know (never taken for success).
+    Pending,
+    /// Finished successfully.
+    Completed,
+    /// Finished with a failure; the server's state name or reason.
+    Failed(String),
+}
+
+impl From<Status> for CommandState {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Pending => CommandState::Pending,
+            Status::Completed => CommandState::Completed,
+            Status::Failed(reason) => CommandState::Failed(reason),
+        }
+    }
+}
+
 /// The HTTP method request-status is sent with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum StatusMethod {
