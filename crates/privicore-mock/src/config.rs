@@ -206,6 +206,38 @@ pub enum ListAnswer {
     BareArray,
 }
 
+/// Where an OAuth access token is accepted on the operations that take a profile token
+/// (docs/protocol.md §10.5, §14.7: no source says; profile tokens go in `X-DPT-AUTHORIZATION`,
+/// and the token answer says `type: bearer`). A profile token is accepted in
+/// `X-DPT-AUTHORIZATION` only, under every variant. A token in a header the variant does not
+/// read is answered `401` as any unknown token is (`auth.invalid_token`, or
+/// `auth.missing_token` when no header it reads carries one). Set with
+/// [`MockServerBuilder::oauth_placement`](crate::MockServerBuilder::oauth_placement).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthPlacement {
+    /// `X-DPT-AUTHORIZATION: <token>` only, like a profile token, as the spec reads it (the
+    /// default).
+    #[default]
+    DptHeaderOnly,
+    /// `Authorization: Bearer <token>` only, as the token's `type: bearer` suggests.
+    BearerOnly,
+    /// Either header.
+    Either,
+}
+
+impl OAuthPlacement {
+    /// Whether an OAuth access token is accepted in `X-DPT-AUTHORIZATION`.
+    pub(crate) fn in_dpt_header(self) -> bool {
+        matches!(self, OAuthPlacement::DptHeaderOnly | OAuthPlacement::Either)
+    }
+
+    /// Whether `Authorization: Bearer` is read at all.
+    pub(crate) fn in_bearer(self) -> bool {
+        matches!(self, OAuthPlacement::BearerOnly | OAuthPlacement::Either)
+    }
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -229,6 +261,7 @@ pub(crate) struct Config {
     pub command_answer: CommandAnswer,
     pub list_answer: ListAnswer,
     pub upload_answer: UploadAnswer,
+    pub oauth_placement: OAuthPlacement,
 }
 
 impl Default for Config {
@@ -254,6 +287,7 @@ impl Default for Config {
             command_answer: CommandAnswer::default(),
             list_answer: ListAnswer::default(),
             upload_answer: UploadAnswer::default(),
+            oauth_placement: OAuthPlacement::default(),
         }
     }
 }

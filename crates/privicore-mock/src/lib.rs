@@ -9,7 +9,8 @@
 //! be lenient: a body field an operation does not take, or one sent twice, is refused rather
 //! than ignored, so a client's mistakes show up in its tests. Where the wire has more than one
 //! attested form, a setting picks one ([`MockServerBuilder::reply_shape`],
-//! [`MockServerBuilder::reauthorize_answer`], [`MockServerBuilder::refresh_answer`]).
+//! [`MockServerBuilder::reauthorize_answer`], [`MockServerBuilder::refresh_answer`],
+//! [`MockServerBuilder::oauth_placement`], …).
 //!
 //! * [`MockServer::start`] / [`MockServer::builder`] start a server; dropping it stops it.
 //! * [`MockServer::recorded`] and [`MockServer::count`] show what clients sent, secrets masked.
@@ -37,7 +38,7 @@
 //! | body not valid form / JSON | 422 | `validation.malformed_body` |
 //! | body field the operation does not take / a field sent twice | 422 | `validation.unknown_field` / `validation.duplicate_field` |
 //! | unknown `filters[...]` key | 422 | `validation.unknown_filter` |
-//! | missing `X-DPT-AUTHORIZATION` | 401 | `auth.missing_token` |
+//! | missing `X-DPT-AUTHORIZATION` (or `Authorization: Bearer`, where an OAuth token may go) | 401 | `auth.missing_token` |
 //! | unknown / expired / revoked token | 401 | `auth.invalid_token` / `auth.token_expired` / `auth.token_revoked` |
 //! | wrong username or password | 401 | `auth.invalid_credentials` |
 //! | wrong or malformed Basic credentials | 401 | `auth.invalid_client` / `auth.malformed_authorization` / `auth.missing_credentials` |
@@ -85,8 +86,8 @@ mod transfer;
 mod ws;
 
 pub use config::{
-    CommandAnswer, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
-    RequestStatusMethod, UploadAnswer,
+    CommandAnswer, DataAnswer, ListAnswer, OAuthPlacement, ReauthorizeAnswer, RefreshAnswer,
+    ReplyShape, RequestStatusMethod, UploadAnswer,
 };
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind, InjectedFault};

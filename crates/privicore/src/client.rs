@@ -14,6 +14,7 @@ use privicore_api::hooks::Inner;
 use privicore_api::types;
 
 use crate::auth::oauth::OAuthAuth;
+use crate::auth::placement::PlacementChoice;
 use crate::auth::profile::ProfileAuth;
 use crate::auth::store::{OAuthTokens, TokenStore};
 use crate::commands::{self, status};
@@ -56,6 +57,9 @@ struct Shared {
     /// The request-status method the server was found to route (see
     /// [`status`](crate::commands::status)): 0 not yet known, else a [`status_code`] value.
     status_method: AtomicU8,
+    /// Where OAuth access tokens go (see [`placement`](crate::auth::placement)): the setting
+    /// and what the server was found to accept.
+    oauth_placement: PlacementChoice,
 }
 
 /// How a [`status::StatusMethod`] is kept in [`Shared::status_method`].
@@ -116,11 +120,12 @@ impl Client {
         );
         Ok(Self {
             shared: Arc::new(Shared {
-                config,
                 http,
                 transfer,
                 anonymous,
                 status_method: AtomicU8::new(0),
+                oauth_placement: PlacementChoice::new(config.oauth_token_placement),
+                config,
             }),
         })
     }
@@ -148,6 +153,11 @@ impl Client {
         self.shared
             .status_method
             .store(status_code(method), Ordering::Relaxed);
+    }
+
+    /// Where this client's OAuth sessions send their access token, for every clone.
+    pub(crate) fn oauth_placement(&self) -> &PlacementChoice {
+        &self.shared.oauth_placement
     }
 
     /// The raw generated client, without credentials (for the operations that need none, and

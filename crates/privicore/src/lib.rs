@@ -53,6 +53,7 @@ mod upload_target;
 mod vault;
 pub mod vault_key;
 
+pub use auth::placement::OAuthTokenPlacement;
 pub use auth::store;
 pub use cipher::{CipherError, Decryptor, Encryptor};
 pub use client::Client;
