@@ -134,10 +134,11 @@ pub trait TokenSource: Send + Sync + 'static {
         rejected: &'a Credential,
     ) -> BoxFuture<'a, Option<Credential>>;
 
-    /// Called when a request sent with `credential` was answered with anything but `401`:
-    /// the server took the credential in the header it was sent in. A source that can present
-    /// a credential in more than one header learns here which one the server accepts. The
-    /// default does nothing.
+    /// Called when a request sent with `credential` was answered with a success (`2xx`): the
+    /// server took the credential in the header it was sent in. (Other answers teach nothing:
+    /// a `5xx` or `429` may come from a proxy that never looked at the credential.) A source
+    /// that can present a credential in more than one header learns here which one the server
+    /// accepts. The default does nothing.
     fn accepted(&self, auth: Auth, credential: &Credential) {
         let _ = (auth, credential);
     }
@@ -351,7 +352,9 @@ impl ClientHooks<Inner> for Client {
         let source = self.inner().source();
         let mut response = bounded(info, self.client().execute(request).await?);
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            if let (Some(sent), Some(source)) = (&sent_with, source) {
+            if let (Some(sent), Some(source)) = (&sent_with, source)
+                && response.status().is_success()
+            {
                 source.accepted(auth, sent);
             }
             return normalise(info, &query, response).await;
@@ -376,7 +379,9 @@ impl ClientHooks<Inner> for Client {
             replay.headers_mut().insert(name, value);
             response = bounded(info, self.client().execute(replay).await?);
             if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-                source.accepted(auth, &fresh);
+                if response.status().is_success() {
+                    source.accepted(auth, &fresh);
+                }
                 return normalise(info, &query, response).await;
             }
             match next {

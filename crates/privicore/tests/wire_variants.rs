@@ -12,7 +12,7 @@ use privicore::api::operations::{Auth, operation};
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
 use privicore::{
     Client, DEFAULT_INLINE_THRESHOLD, Error, MemoryTokenStore, OAuthTokenPlacement, OAuthTokens,
-    Session, StoreOptions, VaultKey,
+    RetryPolicy, Session, StoreOptions, VaultKey,
 };
 use privicore_mock::{
     CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, OAuthPlacement, RecordedRequest,
@@ -448,7 +448,8 @@ async fn oauth_access_tokens_go_where_the_server_takes_them() {
 /// §14.7: what the client learned about the placement holds for the client's life (a second
 /// OAuth session on a clone of the client is never refused), a placement set on the builder
 /// is never left, two refused placements end in the typed error with the first placement
-/// kept, and no access token is ever printed on the way (logs at TRACE, errors, Debug).
+/// kept, an error answer teaches nothing, and no access token is ever printed on the way
+/// (logs at TRACE, errors, Debug).
 #[tokio::test]
 async fn the_oauth_placement_is_learned_once_per_client_and_no_token_is_printed() {
     let capture = common::Capture::default();
@@ -542,6 +543,39 @@ async fn the_oauth_placement_is_learned_once_per_client_and_no_token_is_printed(
         mock.count("refresh_oauth_access_token"),
         1,
         "the made-up refresh token was presented once, never again"
+    );
+
+    // An error answer teaches nothing (a proxy's 5xx never looked at the token): after one, the
+    // client still moves the token to `Bearer` when the server refuses X-DPT-AUTHORIZATION.
+    let proxied = common::builder(&mock)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("valid configuration");
+    let (behind_proxy, tokens) = oauth_session(&proxied, "proxied@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+    let error = behind_proxy
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect_err("the server is down");
+    printed.push(format!("{error} {error:?}"));
+    mock.faults().clear();
+    behind_proxy
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect("listed once the server is back");
+    let requests = token_requests(&mock);
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [("dpt", 500 | 503), ("dpt", 401), ("bearer", 200)]
+        ),
+        "{requests:?}"
     );
 
     printed.push(capture.text());

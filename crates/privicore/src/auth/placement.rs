@@ -128,8 +128,9 @@ impl PlacementChoice {
         untried.then_some(Placement::Bearer)
     }
 
-    /// A token sent in `placement` was not refused: under `Auto`, keep it, unless another
-    /// request already settled the choice (the first answer wins, so the choice never flips).
+    /// A token sent in `placement` was answered with a success: under `Auto`, keep it, unless
+    /// another request already settled the choice (the first answer wins, so the choice never
+    /// flips).
     pub(crate) fn accepted(&self, placement: Placement) {
         if self.setting == OAuthTokenPlacement::Auto {
             let _ = self.learned.compare_exchange(
