@@ -237,7 +237,8 @@ pub struct MockConfig {
     pub list_answer: ListAnswer,
     /// §10.4: whether refresh-access-token rotates the refresh token.
     pub refresh_answer: RefreshAnswer,
-    // §14.7 (where an OAuth access token goes) gets its setting here, next to the others.
+    /// §14.7: which header an OAuth access token is accepted in.
+    pub oauth_placement: OAuthPlacement,
 }
 
 impl MockConfig {
@@ -245,6 +246,38 @@ impl MockConfig {
     /// [`Variant::config`](crate::Variant::config)).
     pub fn variant(variant: crate::Variant) -> MockConfig {
         variant.config()
+    }
+}
+
+/// Where an OAuth access token is accepted on the operations that take a profile token
+/// (docs/protocol.md §10.5, §14.7: no source says; profile tokens go in `X-DPT-AUTHORIZATION`,
+/// and the token answer says `type: bearer`). A profile token is accepted in
+/// `X-DPT-AUTHORIZATION` only, under every variant. A token in a header the variant does not
+/// read is answered `401` as any unknown token is (`auth.invalid_token`, or
+/// `auth.missing_token` when no header it reads carries one). Set with
+/// [`MockServerBuilder::oauth_placement`](crate::MockServerBuilder::oauth_placement).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthPlacement {
+    /// `X-DPT-AUTHORIZATION: <token>` only, like a profile token, as the spec reads it (the
+    /// default).
+    #[default]
+    DptHeaderOnly,
+    /// `Authorization: Bearer <token>` only, as the token's `type: bearer` suggests.
+    BearerOnly,
+    /// Either header.
+    Either,
+}
+
+impl OAuthPlacement {
+    /// Whether an OAuth access token is accepted in `X-DPT-AUTHORIZATION`.
+    pub(crate) fn in_dpt_header(self) -> bool {
+        matches!(self, OAuthPlacement::DptHeaderOnly | OAuthPlacement::Either)
+    }
+
+    /// Whether `Authorization: Bearer` is read at all.
+    pub(crate) fn in_bearer(self) -> bool {
+        matches!(self, OAuthPlacement::BearerOnly | OAuthPlacement::Either)
     }
 }
 

@@ -39,7 +39,7 @@
 //! | body not valid form / JSON | 422 | `validation.malformed_body` |
 //! | body field the operation does not take / a field sent twice | 422 | `validation.unknown_field` / `validation.duplicate_field` |
 //! | unknown `filters[...]` key | 422 | `validation.unknown_filter` |
-//! | missing `X-DPT-AUTHORIZATION` | 401 | `auth.missing_token` |
+//! | missing `X-DPT-AUTHORIZATION` (or `Authorization: Bearer`, where an OAuth token may go) | 401 | `auth.missing_token` |
 //! | unknown / expired / revoked token | 401 | `auth.invalid_token` / `auth.token_expired` / `auth.token_revoked` |
 //! | wrong username or password | 401 | `auth.invalid_credentials` |
 //! | wrong or malformed Basic credentials | 401 | `auth.invalid_client` / `auth.malformed_authorization` / `auth.missing_credentials` |
@@ -88,8 +88,8 @@ mod variant;
 mod ws;
 
 pub use config::{
-    CommandAnswer, DataAnswer, ListAnswer, MockConfig, ReauthorizeAnswer, RefreshAnswer,
-    ReplyShape, RequestStatusMethod, UploadAnswer,
+    CommandAnswer, DataAnswer, ListAnswer, MockConfig, OAuthPlacement, ReauthorizeAnswer,
+    RefreshAnswer, ReplyShape, RequestStatusMethod, UploadAnswer,
 };
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind, InjectedFault};

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    CommandAnswer, Config, DataAnswer, ListAnswer, MockConfig, ReauthorizeAnswer, RefreshAnswer,
-    ReplyShape, RequestStatusMethod, UploadAnswer,
+    CommandAnswer, Config, DataAnswer, ListAnswer, MockConfig, OAuthPlacement, ReauthorizeAnswer,
+    RefreshAnswer, ReplyShape, RequestStatusMethod, UploadAnswer,
 };
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
@@ -188,6 +188,14 @@ impl MockServerBuilder {
     /// describes `output_type` 0.
     pub fn data_answer(mut self, answer: DataAnswer) -> Self {
         self.config.wire.data_answer = answer;
+        self
+    }
+
+    /// Where an OAuth access token is accepted on the operations that take a profile token
+    /// (default [`OAuthPlacement::DptHeaderOnly`], as the spec reads it); with
+    /// [`OAuthPlacement::BearerOnly`] only `Authorization: Bearer <token>` is.
+    pub fn oauth_placement(mut self, placement: OAuthPlacement) -> Self {
+        self.config.wire.oauth_placement = placement;
         self
     }
 

@@ -6,8 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::config::{
-    CommandAnswer, DataAnswer, ListAnswer, MockConfig, ReauthorizeAnswer, RefreshAnswer,
-    RequestStatusMethod, UploadAnswer,
+    CommandAnswer, DataAnswer, ListAnswer, MockConfig, OAuthPlacement, ReauthorizeAnswer,
+    RefreshAnswer, RequestStatusMethod, UploadAnswer,
 };
 
 /// How many type-0 status texts [`Variant::StatusMessages`] sends before each data answer:
@@ -75,10 +75,14 @@ pub enum Variant {
     /// `refresh-same-token`: refresh-access-token repeats the refresh token it was sent
     /// (docs/protocol.md §10.4).
     RefreshSameToken,
+    /// `oauth-bearer-only`: an OAuth access token is accepted only as
+    /// `Authorization: Bearer`, as the token answer's `type: bearer` suggests; no source says
+    /// which header the server reads (docs/protocol.md §10.5, §14.7).
+    OAuthBearerOnly,
 }
 
 /// Every variant, [`Variant::Probe`] first.
-const ALL: [Variant; 12] = [
+const ALL: [Variant; 13] = [
     Variant::Probe,
     Variant::UploadStreamServer,
     Variant::UploadStreamUrl,
@@ -91,6 +95,7 @@ const ALL: [Variant; 12] = [
     Variant::ListsBare,
     Variant::RefreshNoRotation,
     Variant::RefreshSameToken,
+    Variant::OAuthBearerOnly,
 ];
 
 impl Variant {
@@ -114,6 +119,7 @@ impl Variant {
             Variant::ListsBare => "lists-bare",
             Variant::RefreshNoRotation => "refresh-no-rotation",
             Variant::RefreshSameToken => "refresh-same-token",
+            Variant::OAuthBearerOnly => "oauth-bearer-only",
         }
     }
 
@@ -129,6 +135,7 @@ impl Variant {
             Variant::ReauthorizeAsync => "§14.5",
             Variant::ListsBare => "§14.6",
             Variant::RefreshNoRotation | Variant::RefreshSameToken => "§10.4",
+            Variant::OAuthBearerOnly => "§14.7",
         }
     }
 
@@ -147,6 +154,9 @@ impl Variant {
             Variant::ListsBare => "lists answer a bare JSON array",
             Variant::RefreshNoRotation => "OAuth refresh answers no new refresh token",
             Variant::RefreshSameToken => "OAuth refresh repeats the refresh token",
+            Variant::OAuthBearerOnly => {
+                "OAuth access tokens accepted as Authorization: Bearer only"
+            }
         }
     }
 
@@ -170,6 +180,7 @@ impl Variant {
             Variant::ListsBare => wire.list_answer = ListAnswer::BareArray,
             Variant::RefreshNoRotation => wire.refresh_answer = RefreshAnswer::WithoutRefreshToken,
             Variant::RefreshSameToken => wire.refresh_answer = RefreshAnswer::SameRefreshToken,
+            Variant::OAuthBearerOnly => wire.oauth_placement = OAuthPlacement::BearerOnly,
         }
         wire
     }
@@ -225,6 +236,7 @@ mod tests {
             reauthorize_answer,
             list_answer,
             refresh_answer,
+            oauth_placement,
         } = a;
         let mut fields = Vec::new();
         let mut differs = |name, same: bool| {
@@ -245,6 +257,7 @@ mod tests {
         );
         differs("list_answer", list_answer == b.list_answer);
         differs("refresh_answer", refresh_answer == b.refresh_answer);
+        differs("oauth_placement", oauth_placement == b.oauth_placement);
         fields
     }
 
@@ -286,6 +299,7 @@ mod tests {
             "§14.5" => "reauthorize_answer",
             "§14.6" => "list_answer",
             "§10.4" => "refresh_answer",
+            "§14.7" => "oauth_placement",
             other => panic!("no setting for {other}"),
         };
         let mut configs = Vec::new();
@@ -344,6 +358,10 @@ mod tests {
             wire(V::RefreshSameToken).refresh_answer,
             RefreshAnswer::SameRefreshToken
         );
+        assert_eq!(
+            wire(V::OAuthBearerOnly).oauth_placement,
+            OAuthPlacement::BearerOnly
+        );
         // And the probe's own readings (docs/protocol.md §14, the probe's column).
         let probe = MockConfig::default();
         assert_eq!(probe.upload_answer, UploadAnswer::StreamUri);
@@ -353,6 +371,7 @@ mod tests {
         assert_eq!(probe.reauthorize_answer, ReauthorizeAnswer::NewToken);
         assert_eq!(probe.list_answer, ListAnswer::Envelope);
         assert_eq!(probe.refresh_answer, RefreshAnswer::Rotated);
+        assert_eq!(probe.oauth_placement, OAuthPlacement::DptHeaderOnly);
     }
 
     #[test]

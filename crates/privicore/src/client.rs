@@ -14,6 +14,7 @@ use privicore_api::hooks::Inner;
 use privicore_api::types;
 
 use crate::auth::oauth::OAuthAuth;
+use crate::auth::placement::PlacementChoice;
 use crate::auth::profile::ProfileAuth;
 use crate::auth::store::{OAuthTokens, TokenStore};
 use crate::commands::{self, status};
@@ -61,6 +62,9 @@ struct Shared {
     ///
     /// [`wire_report`]: crate::wire_report
     wire: Recorder,
+    /// Where OAuth access tokens go (see [`placement`](crate::auth::placement)): the setting
+    /// and what the server was found to accept.
+    oauth_placement: PlacementChoice,
 }
 
 /// How a [`status::StatusMethod`] is kept in [`Shared::status_method`].
@@ -122,12 +126,13 @@ impl Client {
         );
         Ok(Self {
             shared: Arc::new(Shared {
-                config,
                 http,
                 transfer,
                 anonymous,
                 status_method: AtomicU8::new(0),
                 wire,
+                oauth_placement: PlacementChoice::new(config.oauth_token_placement),
+                config,
             }),
         })
     }
@@ -181,6 +186,11 @@ impl Client {
     /// Where the choices at the open points are recorded.
     pub(crate) fn wire(&self) -> &Recorder {
         &self.shared.wire
+    }
+
+    /// Where this client's OAuth sessions send their access token, for every clone.
+    pub(crate) fn oauth_placement(&self) -> &PlacementChoice {
+        &self.shared.oauth_placement
     }
 
     /// The raw generated client, without credentials (for the operations that need none, and

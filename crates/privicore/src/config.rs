@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::{Client, Error, Result, RetryPolicy};
+use crate::{Client, Error, OAuthTokenPlacement, Result, RetryPolicy};
 
 /// Everything a [`Client`] is configured with. Built by [`ClientBuilder`].
 #[derive(Clone, Debug)]
@@ -20,6 +20,7 @@ pub(crate) struct Config {
     pub user_agent: String,
     pub retry: RetryPolicy,
     pub credentials: Option<(String, SecretString)>,
+    pub oauth_token_placement: OAuthTokenPlacement,
 }
 
 /// Builds a [`Client`].
@@ -50,6 +51,7 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     credentials: Option<(String, SecretString)>,
+    oauth_token_placement: OAuthTokenPlacement,
 }
 
 impl Default for ClientBuilder {
@@ -65,6 +67,7 @@ impl Default for ClientBuilder {
             user_agent: concat!("privicore-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryPolicy::default(),
             credentials: None,
+            oauth_token_placement: OAuthTokenPlacement::default(),
         }
     }
 }
@@ -133,6 +136,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Where OAuth sessions send their access token on the operations that take a profile
+    /// token (default [`OAuthTokenPlacement::Auto`]: `X-DPT-AUTHORIZATION`, then `Bearer`
+    /// once after a `401`, keeping what the server accepts). No source says which header the
+    /// server wants (docs/protocol.md §14.7).
+    pub fn oauth_token_placement(mut self, placement: OAuthTokenPlacement) -> Self {
+        self.oauth_token_placement = placement;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -158,6 +170,7 @@ impl ClientBuilder {
             user_agent: self.user_agent,
             retry: self.retry,
             credentials: self.credentials,
+            oauth_token_placement: self.oauth_token_placement,
         })
     }
 }

@@ -54,6 +54,7 @@ mod vault;
 pub mod vault_key;
 pub mod wire_report;
 
+pub use auth::placement::OAuthTokenPlacement;
 pub use auth::store;
 pub use cipher::{CipherError, Decryptor, Encryptor};
 pub use client::Client;

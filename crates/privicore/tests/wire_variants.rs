@@ -5,16 +5,23 @@ mod common;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures::TryStreamExt;
+use privicore::api::operations::{Auth, operation};
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
 use privicore::wire_report::{
     CommandIdEncoding, DataDelivery, ListShape, RequestStatusMethod as Routed, UploadTargetForm,
 };
-use privicore::{Client, DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
-use privicore_mock::{
-    CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, RequestStatusMethod, UploadAnswer,
+use privicore::{
+    Client, DEFAULT_INLINE_THRESHOLD, Error, MemoryTokenStore, OAuthTokenPlacement, OAuthTokens,
+    RetryPolicy, Session, StoreOptions, VaultKey,
 };
-use secrecy::SecretString;
+use privicore_mock::{
+    CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, OAuthPlacement, RecordedRequest,
+    RequestStatusMethod, UploadAnswer,
+};
+use secrecy::{ExposeSecret, SecretString};
 
 /// A client for `mock` without a WebSocket URL, so every command's outcome is polled through
 /// request-status.
@@ -449,4 +456,254 @@ async fn without_a_websocket_retrieval_is_the_one_thing_refused() {
     assert_eq!(mock.stats().data_tokens, 0);
     // Every outcome above was polled: the mock never had a WebSocket to push to.
     assert!(mock.count("request_command_status") > 0);
+}
+
+/// Where a request to an operation that takes a profile token carried its token: `"dpt"`
+/// (`X-DPT-AUTHORIZATION`), `"bearer"` (`Authorization: Bearer`), or `None` for the other
+/// operations and listeners.
+fn token_header(request: &RecordedRequest) -> Option<&'static str> {
+    let op = operation(request.operation_id?)?;
+    if request.listener != Listener::Api
+        || !matches!(op.auth, Auth::ProfileToken | Auth::OptionalProfileToken)
+    {
+        return None;
+    }
+    if request.header("x-dpt-authorization").is_some() {
+        Some("dpt")
+    } else if request
+        .header("authorization")
+        .is_some_and(|value| value.starts_with("Bearer "))
+    {
+        Some("bearer")
+    } else {
+        Some("none")
+    }
+}
+
+/// The `(header, status)` of every profile-token request the mock recorded, in order.
+fn token_requests(mock: &MockServer) -> Vec<(&'static str, u16)> {
+    mock.recorded()
+        .iter()
+        .filter_map(|r| token_header(r).map(|header| (header, r.status)))
+        .collect()
+}
+
+/// An OAuth session for a freshly authorized application of a new profile called `name`.
+async fn oauth_session(client: &Client, name: &str) -> (Session, OAuthTokens) {
+    let profile = common::provisioned(client, name).await;
+    let (_, tokens) = common::authorized_app(client, &profile, name).await;
+    let session = client
+        .oauth_session(tokens.clone(), Arc::new(MemoryTokenStore::new()))
+        .await
+        .expect("an OAuth session");
+    (session, tokens)
+}
+
+/// §14.7: an OAuth access token in `X-DPT-AUTHORIZATION` (the spec's reading) or in
+/// `Authorization: Bearer` (the token's `type: bearer`). Under each variant an OAuth session
+/// stores, retrieves and lists data with the default placement: the server that takes only
+/// `Bearer` refuses the first request once, the client moves the same token to `Bearer`
+/// (without spending its refresh token) and sends every later request there.
+#[tokio::test]
+async fn oauth_access_tokens_go_where_the_server_takes_them() {
+    // (variant, where every accepted request carried the token, refused requests)
+    let variants = [
+        (OAuthPlacement::DptHeaderOnly, "dpt", 0),
+        (OAuthPlacement::BearerOnly, "bearer", 1),
+        (OAuthPlacement::Either, "dpt", 0),
+    ];
+    for (variant, header, refused) in variants {
+        let (mock, client) =
+            common::start_with(MockServer::builder().oauth_placement(variant), |b| b).await;
+        let (session, _) = oauth_session(&client, "oauth-placement@test").await;
+        mock.clear_recorded();
+        let vault = session.vault(VaultKey::generate());
+        round_trip(&vault, b"placed", &format!("{variant:?}")).await;
+        round_trip(&vault, b"placed again", &format!("{variant:?} again")).await;
+        let listed = session
+            .data_tokens()
+            .list()
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: list: {e:?}"));
+        assert_eq!(
+            listed.len(),
+            2,
+            "{variant:?}: both stored tokens are listed"
+        );
+
+        let requests = token_requests(&mock);
+        let refusals = requests.iter().filter(|(_, status)| *status == 401).count();
+        assert_eq!(
+            refusals, refused,
+            "{variant:?}: refused requests: {requests:?}"
+        );
+        if refused > 0 {
+            assert_eq!(
+                requests[0],
+                ("dpt", 401),
+                "{variant:?}: X-DPT-AUTHORIZATION is tried first: {requests:?}"
+            );
+        }
+        assert!(
+            requests.len() >= 6
+                && requests
+                    .iter()
+                    .filter(|(_, status)| *status != 401)
+                    .all(|(sent, _)| *sent == header),
+            "{variant:?}: every accepted request carried the token in {header}: {requests:?}"
+        );
+        assert_eq!(
+            mock.count("refresh_oauth_access_token"),
+            0,
+            "{variant:?}: moving the token to another header spends no refresh token"
+        );
+    }
+}
+
+/// §14.7: what the client learned about the placement holds for the client's life (a second
+/// OAuth session on a clone of the client is never refused), a placement set on the builder
+/// is never left, two refused placements end in the typed error with the first placement
+/// kept, an error answer teaches nothing, and no access token is ever printed on the way
+/// (logs at TRACE, errors, Debug).
+#[tokio::test]
+async fn the_oauth_placement_is_learned_once_per_client_and_no_token_is_printed() {
+    let capture = common::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (mock, client) = common::start_with(
+        MockServer::builder().oauth_placement(OAuthPlacement::BearerOnly),
+        |b| b,
+    )
+    .await;
+    let mut printed = Vec::new();
+    let mut secrets = Vec::new();
+
+    // The first session learns `Bearer` with one refused request.
+    let (first, tokens) = oauth_session(&client, "first@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    first.data_tokens().list().collect().await.expect("listed");
+    assert_eq!(token_requests(&mock), [("dpt", 401), ("bearer", 200)]);
+
+    // A second session, on a clone of the client, starts where the first ended.
+    let (second, tokens) = oauth_session(&client.clone(), "second@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    for _ in 0..2 {
+        second.data_tokens().list().collect().await.expect("listed");
+    }
+    assert_eq!(token_requests(&mock), [("bearer", 200), ("bearer", 200)]);
+    printed.push(format!("{first:?} {second:?} {client:?}"));
+
+    // A placement set on the builder is kept even when the server refuses it: the token is
+    // renewed once (as after any 401) and the caller gets the typed error.
+    let pinned = common::builder(&mock)
+        .oauth_token_placement(OAuthTokenPlacement::DptHeader)
+        .build()
+        .expect("valid configuration");
+    let (pinned_session, tokens) = oauth_session(&pinned, "pinned@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    let error = pinned_session
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect_err("the server never takes X-DPT-AUTHORIZATION");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+    assert_eq!(token_requests(&mock), [("dpt", 401), ("dpt", 401)]);
+    printed.push(format!("{error} {error:?}"));
+    secrets.extend(
+        pinned_session
+            .oauth_tokens()
+            .map(|t| t.access_token.expose_secret().to_owned()),
+    );
+
+    // A token refused in both places (a made-up one, which cannot be refreshed either) is the
+    // typed error, and the next call starts from X-DPT-AUTHORIZATION again: nothing was learned.
+    let fresh = common::builder(&mock).build().expect("valid configuration");
+    let mut made_up = tokens.clone();
+    made_up.access_token = SecretString::from("made-up-access-token-0001");
+    made_up.refresh_token = Some(SecretString::from("made-up-refresh-token-0001"));
+    secrets.push("made-up-access-token-0001".to_owned());
+    let unknown = fresh
+        .oauth_session(made_up, Arc::new(MemoryTokenStore::new()))
+        .await
+        .expect("a session");
+    mock.clear_recorded();
+    for round in 0..2 {
+        let error = unknown
+            .data_tokens()
+            .list()
+            .collect()
+            .await
+            .expect_err("an unknown token");
+        assert!(
+            matches!(error, Error::Unauthorized { .. }),
+            "{round}: {error:?}"
+        );
+        printed.push(format!("{error} {error:?}"));
+    }
+    assert_eq!(
+        token_requests(&mock),
+        [("dpt", 401), ("bearer", 401), ("dpt", 401), ("bearer", 401)],
+        "each call tries both places once, X-DPT-AUTHORIZATION first"
+    );
+    assert_eq!(
+        mock.count("refresh_oauth_access_token"),
+        1,
+        "the made-up refresh token was presented once, never again"
+    );
+
+    // An error answer teaches nothing (a proxy's 5xx never looked at the token): after one, the
+    // client still moves the token to `Bearer` when the server refuses X-DPT-AUTHORIZATION.
+    let proxied = common::builder(&mock)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("valid configuration");
+    let (behind_proxy, tokens) = oauth_session(&proxied, "proxied@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+    let error = behind_proxy
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect_err("the server is down");
+    printed.push(format!("{error} {error:?}"));
+    mock.faults().clear();
+    behind_proxy
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect("listed once the server is back");
+    let requests = token_requests(&mock);
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [("dpt", 500 | 503), ("dpt", 401), ("bearer", 200)]
+        ),
+        "{requests:?}"
+    );
+
+    printed.push(capture.text());
+    let printed = printed.join("\n");
+    assert!(
+        printed.contains("trying the other header"),
+        "the fallback is logged (without the token)"
+    );
+    for (i, secret) in secrets.iter().enumerate() {
+        assert!(
+            !printed.contains(secret.as_str()),
+            "access token {i} was printed"
+        );
+    }
 }
