@@ -382,7 +382,7 @@ mod tests {
             "unknown wire variant `lists-enveloped`; valid: probe, upload-stream-server, \
              upload-stream-url, status-get-only, status-messages, writes-200, writes-200-text, \
              writes-202-text, reauthorize-async, lists-bare, refresh-no-rotation, \
-             refresh-same-token"
+             refresh-same-token, oauth-bearer-only"
         );
     }
 }
