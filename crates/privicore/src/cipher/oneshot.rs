@@ -1,0 +1,71 @@
+//! One-shot encryption and decryption, for payloads that fit in memory.
+
+use zeroize::Zeroize;
+
+use super::engine::Gcm;
+use super::{CipherError, IV_LEN, MAX_PLAINTEXT_LEN, OVERHEAD, TAG_LEN, random_iv};
+use crate::vault_key::VaultKey;
+
+/// Encrypts `plaintext` with a fresh random IV into `IV || ciphertext || tag`.
+///
+/// # Errors
+///
+/// [`CipherError::TooLong`] when `plaintext` is longer than [`MAX_PLAINTEXT_LEN`].
+///
+/// # Panics
+///
+/// Only if the operating system cannot provide random bytes for the IV.
+pub fn encrypt(key: &VaultKey, plaintext: &[u8]) -> Result<Vec<u8>, CipherError> {
+    encrypt_with_iv(key, random_iv(), plaintext)
+}
+
+/// Encrypts with a caller-chosen IV. **Not for use outside tests**: reusing an IV with the same
+/// key destroys the confidentiality and integrity of every payload that shares it. It exists so
+/// that tests can compare the output with other implementations byte for byte.
+#[doc(hidden)]
+pub fn encrypt_with_iv(
+    key: &VaultKey,
+    iv: [u8; IV_LEN],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CipherError> {
+    // Check the limit before allocating.
+    if plaintext.len() as u64 > MAX_PLAINTEXT_LEN {
+        return Err(CipherError::TooLong);
+    }
+    let mut gcm = Gcm::new(key, &iv);
+    let mut wire = Vec::with_capacity(plaintext.len() + OVERHEAD);
+    wire.extend_from_slice(&iv);
+    wire.extend_from_slice(plaintext);
+    gcm.encrypt_in_place(&mut wire[IV_LEN..])?;
+    wire.extend_from_slice(&gcm.tag());
+    Ok(wire)
+}
+
+/// Decrypts `IV || ciphertext || tag`. The tag is checked (in constant time) before any
+/// plaintext is produced, so an `Ok` result is authentic.
+///
+/// # Errors
+///
+/// [`CipherError::TooShort`] when `wire` is shorter than [`OVERHEAD`] bytes,
+/// [`CipherError::TagMismatch`] for a wrong key or altered data, and [`CipherError::TooLong`]
+/// when the ciphertext is longer than [`MAX_PLAINTEXT_LEN`].
+pub fn decrypt(key: &VaultKey, wire: &[u8]) -> Result<Vec<u8>, CipherError> {
+    if wire.len() < OVERHEAD {
+        return Err(CipherError::TooShort {
+            actual: wire.len() as u64,
+        });
+    }
+    let (iv, rest) = wire.split_at(IV_LEN);
+    let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+    let mut iv_bytes = [0u8; IV_LEN];
+    iv_bytes.copy_from_slice(iv);
+    let mut gcm = Gcm::new(key, &iv_bytes);
+    let mut plaintext = ciphertext.to_vec();
+    gcm.decrypt_in_place(&mut plaintext)?;
+    if let Err(err) = gcm.verify(tag) {
+        // Nothing unauthenticated leaves this function.
+        plaintext.zeroize();
+        return Err(err);
+    }
+    Ok(plaintext)
+}
