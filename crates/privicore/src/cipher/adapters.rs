@@ -1,5 +1,5 @@
 //! Asynchronous adapters over the streaming types: [`encrypt_reader`] and
-//! [`decrypt_to_writer`].
+//! [`decrypt_to_writer_unverified`].
 
 use std::io;
 
@@ -7,13 +7,15 @@ use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-use super::{CipherError, Encryptor, STREAM_CHUNK_LEN, chunks};
+use super::{CipherError, Encryptor, Engine, STREAM_CHUNK_LEN, chunks};
 use crate::vault_key::VaultKey;
 
 enum ReaderState<R> {
     Iv(Box<Encryptor>, R),
     Body(Box<Encryptor>, R),
     Tag(Box<Encryptor>),
+    /// The encryptor could not start (see [`Encryptor::new`]).
+    Failed(CipherError),
     Done,
 }
 
@@ -25,8 +27,10 @@ fn tag_chunk(enc: Encryptor) -> Bytes {
 /// ciphertext in chunks of up to [`STREAM_CHUNK_LEN`] (64 KiB), then the 16-byte tag.
 /// Memory use stays around one chunk whatever the size of the input.
 ///
-/// The stream ends after the first error (a read error, or [`CipherError::TooLong`] wrapped in
-/// an [`io::Error`] of kind `Other`). It is `Send` when the reader is.
+/// Runs on the process-wide engine ([`Engine::from_env`]). The stream ends after the first
+/// error: a read error, or a [`CipherError`] ([`CipherError::TooLong`], or an engine error as
+/// for [`Encryptor::new`], which comes first, before any IV) wrapped in an [`io::Error`] of
+/// kind `Other`. It is `Send` when the reader is.
 ///
 /// # Panics
 ///
@@ -53,9 +57,40 @@ pub fn encrypt_reader<R>(
 where
     R: AsyncRead,
 {
-    let state = ReaderState::Iv(Box::new(Encryptor::new(key)), Box::pin(reader));
+    reader_stream(Encryptor::new(key), reader)
+}
+
+/// [`encrypt_reader`] on the given engine; an engine this processor cannot run makes the
+/// stream's first item [`CipherError::EngineUnavailable`].
+///
+/// # Panics
+///
+/// Only if the operating system cannot provide random bytes for the IV.
+pub fn encrypt_reader_with<R>(
+    engine: Engine,
+    key: &VaultKey,
+    reader: R,
+) -> impl Stream<Item = io::Result<Bytes>> + use<R>
+where
+    R: AsyncRead,
+{
+    reader_stream(Encryptor::with_engine(engine, key), reader)
+}
+
+fn reader_stream<R>(
+    encryptor: Result<Encryptor, CipherError>,
+    reader: R,
+) -> impl Stream<Item = io::Result<Bytes>> + use<R>
+where
+    R: AsyncRead,
+{
+    let state = match encryptor {
+        Ok(enc) => ReaderState::Iv(Box::new(enc), Box::pin(reader)),
+        Err(err) => ReaderState::Failed(err),
+    };
     futures::stream::try_unfold(state, |state| async move {
         match state {
+            ReaderState::Failed(err) => Err(io::Error::other(err)),
             ReaderState::Iv(enc, reader) => {
                 let iv = Bytes::copy_from_slice(&enc.iv());
                 Ok(Some((iv, ReaderState::Body(enc, reader))))
@@ -87,7 +122,7 @@ where
     })
 }
 
-/// Why [`decrypt_to_writer`] failed.
+/// Why [`decrypt_to_writer_unverified`] failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecryptStreamError<E> {
@@ -107,13 +142,15 @@ pub enum DecryptStreamError<E> {
 }
 
 /// Decrypts a stream of wire chunks (with arbitrary boundaries) into `writer`, in bounded
-/// memory, and returns the number of plaintext bytes written once the tag has been verified.
+/// memory, on the process-wide engine ([`Engine::from_env`]), and returns the number of
+/// plaintext bytes written once the tag has been verified.
 ///
-/// **The bytes written are not authentic until this function returns `Ok`.** Plaintext is
-/// written as it is decrypted, before the tag at the end can be checked. The caller decides
-/// what makes the output final: for instance, write to a temporary file and rename it only
-/// after `Ok`, and delete it on any error. On error the writer may hold any prefix of the
-/// (unauthenticated) plaintext.
+/// **The bytes written are unverified until this function returns `Ok`.** Plaintext is
+/// written as it is decrypted, before the tag at the end can be checked, and an attacker who
+/// altered the ciphertext chose it. The caller decides what makes the output final: for
+/// instance, write to a temporary file and rename it only after `Ok`. On any error the writer
+/// may hold any prefix of the unauthenticated plaintext, and the caller must discard all of
+/// it (delete the temporary file, truncate the buffer) and use none of it.
 ///
 /// The writer is flushed, not shut down, before `Ok` is returned.
 ///
@@ -121,7 +158,8 @@ pub enum DecryptStreamError<E> {
 ///
 /// [`DecryptStreamError::Source`] for an error from the stream,
 /// [`DecryptStreamError::Write`] for an error from the writer, and
-/// [`DecryptStreamError::Cipher`] when the payload is too short, too long or not authentic.
+/// [`DecryptStreamError::Cipher`] when the payload is too short, too long or not authentic,
+/// or the process-wide engine cannot run (as for [`Encryptor::new`]).
 ///
 /// ```
 /// use privicore::VaultKey;
@@ -133,14 +171,14 @@ pub enum DecryptStreamError<E> {
 ///     wire.chunks(7).map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c))),
 /// );
 /// let mut out = Vec::new();
-/// let written = privicore::cipher::decrypt_to_writer(&key, chunks, &mut out).await;
+/// let written = privicore::cipher::decrypt_to_writer_unverified(&key, chunks, &mut out).await;
 /// assert_eq!(written.ok(), Some(5));
 /// assert_eq!(out, b"hello");
 /// # Ok::<(), std::io::Error>(())
 /// # })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub async fn decrypt_to_writer<S, B, E, W>(
+pub async fn decrypt_to_writer_unverified<S, B, E, W>(
     key: &VaultKey,
     stream: S,
     writer: &mut W,
@@ -150,5 +188,6 @@ where
     B: AsRef<[u8]>,
     W: AsyncWrite + Unpin + ?Sized,
 {
-    chunks::write_plaintext(chunks::decrypt_chunks(key, stream), writer).await
+    let engine = Engine::from_env().map_err(DecryptStreamError::Cipher)?;
+    chunks::write_plaintext(chunks::decrypt_chunks(engine, key, stream), writer).await
 }

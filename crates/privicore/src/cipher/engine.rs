@@ -5,57 +5,55 @@ use subtle::ConstantTimeEq;
 use super::portable::{Portable, new_aes};
 #[cfg(target_arch = "x86_64")]
 use super::wide;
-use super::{CipherError, IV_LEN, MAX_PLAINTEXT_LEN, TAG_LEN};
+use super::{CipherError, Engine, IV_LEN, MAX_PLAINTEXT_LEN, TAG_LEN};
 use crate::vault_key::VaultKey;
 
 /// The GCM state for one payload: an engine, and the count of bytes it has processed.
 pub(super) struct Gcm {
-    engine: Engine,
+    imp: Imp,
     /// Ciphertext bytes processed so far.
     pub(super) len: u64,
 }
 
-/// Which implementation does the work. The wide one is chosen whenever the processor has
-/// VAES and VPCLMULQDQ; the portable one (RustCrypto's `aes`, `ctr` and `ghash`) everywhere
-/// else. They agree byte for byte (see the tests).
-enum Engine {
+/// The implementation doing the work, as [`Engine::resolve`] chose it. They agree byte for
+/// byte (see the tests).
+enum Imp {
     #[cfg(target_arch = "x86_64")]
     Wide(Box<wide::Wide>),
     Portable(Box<Portable>),
 }
 
-/// Which engine a test wants.
-#[cfg(test)]
-#[derive(Clone, Copy, Debug)]
-enum EngineChoice {
-    Fastest,
-    Portable,
-}
-
 impl Gcm {
-    pub(super) fn new(key: &VaultKey, iv: &[u8; IV_LEN]) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(wide) = wide::Wide::new(key.as_bytes(), iv) {
-            return Self {
-                engine: Engine::Wide(Box::new(wide)),
-                len: 0,
-            };
-        }
-        Self::portable(key, iv)
+    /// Starts a payload on `engine`.
+    ///
+    /// # Errors
+    ///
+    /// [`CipherError::EngineUnavailable`] when the processor cannot run `engine`: never a
+    /// silent fallback to another engine.
+    pub(super) fn new(
+        key: &VaultKey,
+        iv: &[u8; IV_LEN],
+        engine: Engine,
+    ) -> Result<Self, CipherError> {
+        let imp = match engine.resolve()? {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Wide => Imp::Wide(Box::new(
+                wide::Wide::new(key.as_bytes(), iv)
+                    .ok_or(CipherError::EngineUnavailable { engine })?,
+            )),
+            Engine::Portable => Imp::Portable(Box::new(Portable::new(new_aes(key), iv))),
+            // `resolve` answers Wide only where the wide engine exists, and never Auto.
+            _ => return Err(CipherError::EngineUnavailable { engine }),
+        };
+        Ok(Self { imp, len: 0 })
     }
 
-    fn portable(key: &VaultKey, iv: &[u8; IV_LEN]) -> Self {
-        Self {
-            engine: Engine::Portable(Box::new(Portable::new(new_aes(key), iv))),
-            len: 0,
-        }
-    }
-
-    #[cfg(test)]
-    fn with_engine(key: &VaultKey, iv: &[u8; IV_LEN], choice: EngineChoice) -> Self {
-        match choice {
-            EngineChoice::Fastest => Self::new(key, iv),
-            EngineChoice::Portable => Self::portable(key, iv),
+    /// The engine doing the work.
+    pub(super) fn engine(&self) -> Engine {
+        match self.imp {
+            #[cfg(target_arch = "x86_64")]
+            Imp::Wide(_) => Engine::Wide,
+            Imp::Portable(_) => Engine::Portable,
         }
     }
 
@@ -66,10 +64,10 @@ impl Gcm {
 
     pub(super) fn encrypt_in_place(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
         self.reserve(buf.len())?;
-        match &mut self.engine {
+        match &mut self.imp {
             #[cfg(target_arch = "x86_64")]
-            Engine::Wide(wide) => wide.crypt_in_place(wide::Direction::Encrypt, buf),
-            Engine::Portable(portable) => {
+            Imp::Wide(wide) => wide.crypt_in_place(wide::Direction::Encrypt, buf),
+            Imp::Portable(portable) => {
                 portable.keystream(buf)?;
                 portable.hash(buf);
             }
@@ -79,10 +77,10 @@ impl Gcm {
 
     pub(super) fn decrypt_in_place(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
         self.reserve(buf.len())?;
-        match &mut self.engine {
+        match &mut self.imp {
             #[cfg(target_arch = "x86_64")]
-            Engine::Wide(wide) => wide.crypt_in_place(wide::Direction::Decrypt, buf),
-            Engine::Portable(portable) => {
+            Imp::Wide(wide) => wide.crypt_in_place(wide::Direction::Decrypt, buf),
+            Imp::Portable(portable) => {
                 portable.hash(buf);
                 portable.keystream(buf)?;
             }
@@ -97,14 +95,14 @@ impl Gcm {
         out: &mut [u8],
     ) -> Result<(), CipherError> {
         debug_assert_eq!(ciphertext.len(), out.len());
-        match &mut self.engine {
+        match &mut self.imp {
             #[cfg(target_arch = "x86_64")]
-            Engine::Wide(wide) => {
+            Imp::Wide(wide) => {
                 count(&mut self.len, ciphertext.len())?;
                 wide.crypt_apart(wide::Direction::Decrypt, ciphertext, out);
                 Ok(())
             }
-            Engine::Portable(_) => {
+            Imp::Portable(_) => {
                 out.copy_from_slice(ciphertext);
                 self.decrypt_in_place(out)
             }
@@ -113,10 +111,10 @@ impl Gcm {
 
     /// The tag over the ciphertext seen so far: GHASH(C || lengths) xor AES_K(J0).
     pub(super) fn tag(&self) -> [u8; TAG_LEN] {
-        match &self.engine {
+        match &self.imp {
             #[cfg(target_arch = "x86_64")]
-            Engine::Wide(wide) => wide.tag(self.len),
-            Engine::Portable(portable) => portable.tag(self.len),
+            Imp::Wide(wide) => wide.tag(self.len),
+            Imp::Portable(portable) => portable.tag(self.len),
         }
     }
 
@@ -141,23 +139,6 @@ fn count(len: &mut u64, more: usize) -> Result<(), CipherError> {
     }
 }
 
-/// Which AES-256-GCM implementation this process uses, for diagnostics and benchmark
-/// reports: `"vaes"` on x86-64 processors with VAES, VPCLMULQDQ and AVX2 (sixteen blocks per
-/// pass, keystream and GHASH together), `"portable"` elsewhere (RustCrypto's `aes`, `ctr` and
-/// `ghash`, which use AES-NI and PCLMULQDQ where they exist). Both produce the same bytes.
-///
-/// ```
-/// assert!(["vaes", "portable"].contains(&privicore::cipher::engine()));
-/// ```
-#[must_use]
-pub fn engine() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if wide::supported() {
-        return "vaes";
-    }
-    "portable"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,8 +149,8 @@ mod tests {
         // After the tag mask, a Ctr32BE started at J0 has exactly MAX_PLAINTEXT_LEN bytes of
         // keystream left, so `reserve` is the only limit that can ever trigger.
         let key = VaultKey::from_bytes(&[7; 32]).expect("32 bytes");
-        let mut gcm = Gcm::portable(&key, &[0; IV_LEN]);
-        let Engine::Portable(portable) = &gcm.engine else {
+        let mut gcm = Gcm::new(&key, &[0; IV_LEN], Engine::Portable).expect("runs anywhere");
+        let Imp::Portable(portable) = &gcm.imp else {
             unreachable!("asked for the portable engine")
         };
         assert_eq!(
@@ -180,6 +161,14 @@ mod tests {
         assert_eq!(gcm.reserve(1), Ok(()));
         assert_eq!(gcm.reserve(1), Err(CipherError::TooLong));
         assert_eq!(gcm.reserve(usize::MAX), Err(CipherError::TooLong));
+    }
+
+    /// The engines this processor runs: the portable one always, the wide one where it can.
+    fn engines() -> Vec<Engine> {
+        [Engine::Portable, Engine::Wide]
+            .into_iter()
+            .filter(|engine| engine.is_available())
+            .collect()
     }
 
     /// Deterministic bytes for the engine comparisons (a xorshift generator).
@@ -218,9 +207,9 @@ mod tests {
         iv: &[u8; IV_LEN],
         plaintext: &[u8],
         sizes: &[usize],
-        choice: EngineChoice,
+        engine: Engine,
     ) -> Vec<u8> {
-        let mut gcm = Gcm::with_engine(key, iv, choice);
+        let mut gcm = Gcm::new(key, iv, engine).expect("available");
         let mut wire = iv.to_vec();
         let mut rest = plaintext;
         for size in sizes.iter().cycle() {
@@ -242,11 +231,11 @@ mod tests {
         key: &VaultKey,
         wire: &[u8],
         sizes: &[usize],
-        choice: EngineChoice,
+        engine: Engine,
     ) -> Result<Vec<u8>, CipherError> {
         let iv: [u8; IV_LEN] = wire[..IV_LEN].try_into().expect("an IV");
         let (ciphertext, tag) = wire[IV_LEN..].split_at(wire.len() - OVERHEAD);
-        let mut gcm = Gcm::with_engine(key, &iv, choice);
+        let mut gcm = Gcm::new(key, &iv, engine).expect("available");
         let mut plaintext = Vec::new();
         let mut rest = ciphertext;
         for (i, size) in sizes.iter().cycle().enumerate() {
@@ -283,17 +272,17 @@ mod tests {
         for len in boundary_lengths() {
             let plaintext = pattern(len, len as u64 + 3);
             let expected = reference(&key_bytes, &iv, &plaintext);
-            for choice in [EngineChoice::Fastest, EngineChoice::Portable] {
+            for engine in engines() {
                 for sizes in chunkings {
-                    let wire = encrypt_chunked(&key, &iv, &plaintext, sizes, choice);
+                    let wire = encrypt_chunked(&key, &iv, &plaintext, sizes, engine);
                     assert!(
                         wire == expected,
-                        "{choice:?} encrypting {len} bytes in {sizes:?}"
+                        "{engine} encrypting {len} bytes in {sizes:?}"
                     );
-                    let back = decrypt_chunked(&key, &expected, sizes, choice);
+                    let back = decrypt_chunked(&key, &expected, sizes, engine);
                     assert!(
                         back.as_deref() == Ok(&plaintext[..]),
-                        "{choice:?} decrypting {len} bytes in {sizes:?}"
+                        "{engine} decrypting {len} bytes in {sizes:?}"
                     );
                 }
             }
@@ -305,36 +294,36 @@ mod tests {
         let key = VaultKey::from_bytes(&[9; 32]).expect("32 bytes");
         let iv = [4u8; IV_LEN];
         let plaintext = pattern(3 * 256 + 21, 5);
-        let wire = encrypt_chunked(&key, &iv, &plaintext, &[usize::MAX], EngineChoice::Portable);
-        for choice in [EngineChoice::Fastest, EngineChoice::Portable] {
+        let wire = encrypt_chunked(&key, &iv, &plaintext, &[usize::MAX], Engine::Portable);
+        for engine in engines() {
             for at in (IV_LEN..wire.len()).step_by(7) {
                 let mut bad = wire.clone();
                 bad[at] ^= 0x10;
                 assert_eq!(
-                    decrypt_chunked(&key, &bad, &[usize::MAX], choice),
+                    decrypt_chunked(&key, &bad, &[usize::MAX], engine),
                     Err(CipherError::TagMismatch),
-                    "{choice:?} accepted a flipped bit at {at}"
+                    "{engine} accepted a flipped bit at {at}"
                 );
             }
         }
     }
 
     #[test]
-    fn the_wide_engine_runs_where_the_processor_allows() {
-        // Says which engine the other tests exercised, so that a run on a machine without
+    fn each_engine_runs_exactly_when_asked_for() {
+        // Says which engines the other tests exercised, so that a run on a machine without
         // VAES cannot pass for a test of the wide engine.
         let key = VaultKey::from_bytes(&[7; 32]).expect("32 bytes");
-        let gcm = Gcm::new(&key, &[0; IV_LEN]);
-        #[cfg(target_arch = "x86_64")]
-        assert_eq!(
-            matches!(gcm.engine, Engine::Wide(_)),
-            wide::supported(),
-            "the wide engine must be chosen exactly when the processor supports it"
-        );
-        #[cfg(not(target_arch = "x86_64"))]
-        assert!(matches!(gcm.engine, Engine::Portable(_)));
-        let wide = !matches!(gcm.engine, Engine::Portable(_));
-        assert_eq!(engine(), if wide { "vaes" } else { "portable" });
-        eprintln!("cipher engine on this machine: {}", engine());
+        let auto = Gcm::new(&key, &[0; IV_LEN], Engine::Auto).expect("auto always runs");
+        assert_eq!(Some(auto.engine()), Engine::Auto.resolve().ok());
+        for engine in [Engine::Portable, Engine::Wide] {
+            match Gcm::new(&key, &[0; IV_LEN], engine) {
+                Ok(gcm) => assert_eq!(gcm.engine(), engine),
+                Err(err) => {
+                    assert!(!engine.is_available(), "{engine} is available but failed");
+                    assert_eq!(err, CipherError::EngineUnavailable { engine });
+                }
+            }
+        }
+        eprintln!("engines compared in these tests: {:?}", engines());
     }
 }

@@ -2,8 +2,12 @@
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 use super::engine::Gcm;
-use super::{CipherError, IV_LEN, TAG_LEN, random_iv};
+use super::{CipherError, Engine, IV_LEN, TAG_LEN, random_iv};
+#[cfg(doc)]
+use super::{MAX_PLAINTEXT_LEN, OVERHEAD};
 use crate::vault_key::VaultKey;
 
 /// Streaming encryption in bounded memory, for payloads of any size up to
@@ -16,11 +20,15 @@ use crate::vault_key::VaultKey;
 ///    plaintext in chunks of any size (the concatenation is the same whatever the chunking);
 /// 3. [`Encryptor::finish`]: the 16-byte tag.
 ///
+/// Every payload gets a fresh random IV; random 96-bit IVs keep the chance of a repeat
+/// negligible only up to about 2^32 payloads per key (NIST SP 800-38D, section 8.3): rotate
+/// the key before that.
+///
 /// ```
 /// use privicore::{Encryptor, VaultKey};
 ///
 /// let key = VaultKey::generate();
-/// let mut enc = Encryptor::new(&key);
+/// let mut enc = Encryptor::new(&key)?;
 /// let mut wire = enc.iv().to_vec();
 /// for chunk in [&b"hello, "[..], b"world"] {
 ///     wire.extend(enc.update(chunk)?);
@@ -35,25 +43,72 @@ pub struct Encryptor {
 }
 
 impl Encryptor {
-    /// Starts a payload with a fresh random IV.
+    /// Starts a payload with a fresh random IV, on the process-wide engine
+    /// ([`Engine::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`CipherError::UnknownEngine`] or [`CipherError::EngineUnavailable`] when
+    /// [`Engine::ENV`] asks for an engine that does not exist or that this processor cannot
+    /// run.
     ///
     /// # Panics
     ///
     /// Only if the operating system cannot provide random bytes for the IV.
-    #[must_use]
-    pub fn new(key: &VaultKey) -> Self {
-        Self::with_iv(key, random_iv())
+    pub fn new(key: &VaultKey) -> Result<Self, CipherError> {
+        Self::with_engine(Engine::process_default()?, key)
     }
 
-    /// Starts a payload with a caller-chosen IV. **Not for use outside tests**; see
-    /// [`encrypt_with_iv`].
-    #[doc(hidden)]
-    #[must_use]
-    pub fn with_iv(key: &VaultKey, iv: [u8; IV_LEN]) -> Self {
-        Self {
-            gcm: Gcm::new(key, &iv),
+    /// Starts a payload with a fresh random IV on the given engine.
+    ///
+    /// # Errors
+    ///
+    /// [`CipherError::EngineUnavailable`] when this processor cannot run `engine`.
+    ///
+    /// # Panics
+    ///
+    /// Only if the operating system cannot provide random bytes for the IV.
+    pub fn with_engine(engine: Engine, key: &VaultKey) -> Result<Self, CipherError> {
+        Self::start(engine, key, random_iv())
+    }
+
+    /// Starts a payload with a caller-chosen IV on the process-wide engine. **Hazardous**:
+    /// see [`encrypt_with_iv`](super::encrypt_with_iv); only the `hazmat` feature exposes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Encryptor::new`].
+    #[cfg(feature = "hazmat")]
+    pub fn with_iv(key: &VaultKey, iv: [u8; IV_LEN]) -> Result<Self, CipherError> {
+        Self::start(Engine::process_default()?, key, iv)
+    }
+
+    /// Starts a payload with a caller-chosen IV on the given engine. **Hazardous**: see
+    /// [`encrypt_with_iv`](super::encrypt_with_iv); only the `hazmat` feature exposes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Encryptor::with_engine`].
+    #[cfg(feature = "hazmat")]
+    pub fn with_engine_and_iv(
+        engine: Engine,
+        key: &VaultKey,
+        iv: [u8; IV_LEN],
+    ) -> Result<Self, CipherError> {
+        Self::start(engine, key, iv)
+    }
+
+    fn start(engine: Engine, key: &VaultKey, iv: [u8; IV_LEN]) -> Result<Self, CipherError> {
+        Ok(Self {
+            gcm: Gcm::new(key, &iv, engine)?,
             iv,
-        }
+        })
+    }
+
+    /// The engine doing the work (never [`Engine::Auto`]).
+    #[must_use]
+    pub fn engine(&self) -> Engine {
+        self.gcm.engine()
     }
 
     /// The IV: the first 12 bytes of the wire format, to be emitted before any ciphertext.
@@ -101,10 +156,11 @@ impl fmt::Debug for Encryptor {
 
 /// Decrypted bytes that have **not been authenticated yet**.
 ///
-/// They come from [`Decryptor::update`], before the tag at the end of the payload has been
-/// checked. Use them only in ways that can be undone (write them to a temporary file, hash
-/// them, count them) until [`Decryptor::finish`] returns `Ok`; if it does not, every
-/// provisional byte of the payload must be discarded.
+/// They come from [`Decryptor::update_unverified`], before the tag at the end of the payload
+/// has been checked. Use them only in ways that can be undone (write them to a temporary file,
+/// hash them, count them) until [`Decryptor::finish`] returns `Ok`; if it does not, every
+/// provisional byte of the payload must be discarded (delete the temporary file, forget the
+/// hash), because an attacker may have chosen them.
 #[must_use = "provisional plaintext must be kept until Decryptor::finish verifies it"]
 pub struct ProvisionalPlaintext<'a> {
     bytes: &'a [u8],
@@ -142,6 +198,7 @@ enum DecryptState {
     /// Collecting the IV; the key schedule waits here.
     Iv {
         key: VaultKey,
+        engine: Engine,
         iv: [u8; IV_LEN],
         have: usize,
     },
@@ -155,9 +212,10 @@ enum DecryptState {
 ///
 /// The last 16 bytes seen so far might be the tag, so they are always held back. Everything
 /// before them is decrypted and released at once as [`ProvisionalPlaintext`]. Memory use is
-/// the size of the largest chunk given to [`Decryptor::update`], plus a constant.
+/// the size of the largest chunk given to [`Decryptor::update_unverified`], plus a constant.
 ///
-/// **Nothing released is authentic until [`Decryptor::finish`] returns `Ok`.**
+/// **Nothing released is authentic until [`Decryptor::finish`] returns `Ok`.** The buffer
+/// that holds the released plaintext is zeroized when the decryptor is dropped or fails.
 ///
 /// ```
 /// use privicore::{CipherError, Decryptor, VaultKey};
@@ -168,7 +226,7 @@ enum DecryptState {
 /// let mut dec = Decryptor::new(&key);
 /// let mut provisional = Vec::new();
 /// for chunk in wire.chunks(5) {
-///     provisional.extend_from_slice(dec.update(chunk)?.provisional_bytes());
+///     provisional.extend_from_slice(dec.update_unverified(chunk)?.provisional_bytes());
 /// }
 /// dec.finish()?; // only now is `provisional` known to be authentic
 /// assert_eq!(provisional, b"hello, world");
@@ -179,22 +237,48 @@ pub struct Decryptor {
     /// The last bytes seen, which may be (part of) the tag.
     tail: [u8; TAG_LEN],
     tail_len: usize,
-    /// Reused buffer for the plaintext released by `update`.
+    /// Reused buffer for the plaintext released by `update_unverified`; zeroized on drop.
     out: Vec<u8>,
     /// Wire bytes seen so far.
     seen: u64,
 }
 
 impl Decryptor {
-    /// Starts decrypting one payload.
+    /// Starts decrypting one payload on the process-wide engine ([`Engine::from_env`]). When
+    /// [`Engine::ENV`] asks for an engine that does not exist or that this processor cannot
+    /// run, the first call to [`Decryptor::update_unverified`] or [`Decryptor::finish`]
+    /// returns that error.
     #[must_use]
     pub fn new(key: &VaultKey) -> Self {
-        Self {
-            state: DecryptState::Iv {
+        match Engine::process_default() {
+            Ok(engine) => Self::with_engine(engine, key),
+            Err(err) => Self::failed(err),
+        }
+    }
+
+    /// Starts decrypting one payload on the given engine. When this processor cannot run it,
+    /// the first call to [`Decryptor::update_unverified`] or [`Decryptor::finish`] returns
+    /// [`CipherError::EngineUnavailable`].
+    #[must_use]
+    pub fn with_engine(engine: Engine, key: &VaultKey) -> Self {
+        match engine.resolve() {
+            Ok(engine) => Self::in_state(DecryptState::Iv {
                 key: key.clone(),
+                engine,
                 iv: [0u8; IV_LEN],
                 have: 0,
-            },
+            }),
+            Err(err) => Self::failed(err),
+        }
+    }
+
+    fn failed(err: CipherError) -> Self {
+        Self::in_state(DecryptState::Failed(err))
+    }
+
+    fn in_state(state: DecryptState) -> Self {
+        Self {
+            state,
             tail: [0u8; TAG_LEN],
             tail_len: 0,
             out: Vec::new(),
@@ -203,14 +287,20 @@ impl Decryptor {
     }
 
     /// Takes the next chunk of wire bytes (any length, including zero) and returns the
-    /// plaintext that can be released so far. That plaintext is **provisional**: see
-    /// [`ProvisionalPlaintext`].
+    /// plaintext that can be released so far. That plaintext is **unverified**: it is handed
+    /// out before the tag at the end has been checked, and an attacker who altered the
+    /// ciphertext chose it. Keep it where it can be undone until [`Decryptor::finish`]
+    /// returns `Ok`, and discard all of it on any error (see [`ProvisionalPlaintext`]).
     ///
     /// # Errors
     ///
-    /// [`CipherError::TooLong`] when the ciphertext passes [`MAX_PLAINTEXT_LEN`]. After an
-    /// error the decryptor is spent: later calls, and [`Decryptor::finish`], return it again.
-    pub fn update(&mut self, wire: &[u8]) -> Result<ProvisionalPlaintext<'_>, CipherError> {
+    /// [`CipherError::TooLong`] when the ciphertext passes [`MAX_PLAINTEXT_LEN`], and the
+    /// engine errors of [`Decryptor::new`]. After an error the decryptor is spent: later
+    /// calls, and [`Decryptor::finish`], return it again.
+    pub fn update_unverified(
+        &mut self,
+        wire: &[u8],
+    ) -> Result<ProvisionalPlaintext<'_>, CipherError> {
         let mut out = std::mem::take(&mut self.out);
         let released = self.release_into(wire, &mut out);
         self.out = out;
@@ -229,7 +319,13 @@ impl Decryptor {
         self.seen = self.seen.saturating_add(wire.len() as u64);
         let mut input = wire;
 
-        if let DecryptState::Iv { key, iv, have } = &mut self.state {
+        if let DecryptState::Iv {
+            key,
+            engine,
+            iv,
+            have,
+        } = &mut self.state
+        {
             let take = (IV_LEN - *have).min(input.len());
             iv[*have..*have + take].copy_from_slice(&input[..take]);
             *have += take;
@@ -237,8 +333,10 @@ impl Decryptor {
             if *have < IV_LEN {
                 return Ok(0);
             }
-            let gcm = Gcm::new(key, iv);
-            self.state = DecryptState::Body(Box::new(gcm));
+            self.state = match Gcm::new(key, iv, *engine) {
+                Ok(gcm) => DecryptState::Body(Box::new(gcm)),
+                Err(err) => DecryptState::Failed(err),
+            };
         }
 
         let gcm = match &mut self.state {
@@ -278,7 +376,7 @@ impl Decryptor {
         self.tail_len = TAG_LEN;
 
         if let Err(err) = decrypted {
-            out.clear();
+            out.zeroize();
             self.state = DecryptState::Failed(err);
             return Err(err);
         }
@@ -286,13 +384,14 @@ impl Decryptor {
     }
 
     /// Ends the payload and checks the tag in constant time. Only `Ok` makes the plaintext
-    /// released by [`Decryptor::update`] authentic.
+    /// released by [`Decryptor::update_unverified`] authentic; on any error the caller must
+    /// discard every byte it released.
     ///
     /// # Errors
     ///
     /// [`CipherError::TagMismatch`] for a wrong key or altered or truncated data,
     /// [`CipherError::TooShort`] when fewer than [`OVERHEAD`] bytes arrived in all, and any
-    /// error that [`Decryptor::update`] returned earlier.
+    /// error that [`Decryptor::update_unverified`] returned earlier.
     pub fn finish(self) -> Result<(), CipherError> {
         match &self.state {
             DecryptState::Failed(err) => Err(*err),
@@ -303,6 +402,14 @@ impl Decryptor {
                 Err(CipherError::TooShort { actual: self.seen })
             }
         }
+    }
+}
+
+impl Drop for Decryptor {
+    fn drop(&mut self) {
+        // The released plaintext may be unauthentic or secret; either way it is not left
+        // behind in freed memory.
+        self.out.zeroize();
     }
 }
 
@@ -323,19 +430,25 @@ mod tests {
     fn decryptor_reports_too_long_and_stays_failed() {
         let key = VaultKey::from_bytes(&[7; 32]).expect("32 bytes");
         let mut dec = Decryptor::new(&key);
-        assert!(dec.update(&[0; IV_LEN + TAG_LEN]).is_ok());
+        assert!(dec.update_unverified(&[0; IV_LEN + TAG_LEN]).is_ok());
         if let DecryptState::Body(gcm) = &mut dec.state {
             gcm.len = MAX_PLAINTEXT_LEN;
         }
-        assert_eq!(dec.update(&[1]).map(|p| p.len()), Err(CipherError::TooLong));
-        assert_eq!(dec.update(&[]).map(|p| p.len()), Err(CipherError::TooLong));
+        assert_eq!(
+            dec.update_unverified(&[1]).map(|p| p.len()),
+            Err(CipherError::TooLong)
+        );
+        assert_eq!(
+            dec.update_unverified(&[]).map(|p| p.len()),
+            Err(CipherError::TooLong)
+        );
         assert_eq!(dec.finish(), Err(CipherError::TooLong));
     }
 
     #[test]
     fn encryptor_rejects_past_the_limit_without_touching_the_buffer() {
         let key = VaultKey::from_bytes(&[7; 32]).expect("32 bytes");
-        let mut enc = Encryptor::with_iv(&key, [0; IV_LEN]);
+        let mut enc = Encryptor::start(Engine::Auto, &key, [0; IV_LEN]).expect("auto runs");
         enc.gcm.len = MAX_PLAINTEXT_LEN - 2;
         let mut buf = [9u8; 3];
         assert_eq!(enc.encrypt_in_place(&mut buf), Err(CipherError::TooLong));
