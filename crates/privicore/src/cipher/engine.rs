@@ -57,6 +57,30 @@ impl Gcm {
         }
     }
 
+    /// Starts a payload on `engine` as if `counter - 2` blocks had been processed already:
+    /// the next data block uses counter block `counter` (the first one of a payload is 2),
+    /// and the byte count is set to match unless `count_bytes` is false (so that a test can go
+    /// past the limit and watch the counter wrap). Only for the counter-limit tests.
+    #[cfg(test)]
+    pub(super) fn at_counter(
+        key: &VaultKey,
+        iv: &[u8; IV_LEN],
+        engine: Engine,
+        counter: u32,
+        count_bytes: bool,
+    ) -> Result<Self, CipherError> {
+        let mut gcm = Self::new(key, iv, engine)?;
+        match &mut gcm.imp {
+            #[cfg(target_arch = "x86_64")]
+            Imp::Wide(wide) => wide.set_counter(counter),
+            Imp::Portable(portable) => portable.seek_to_counter(counter),
+        }
+        if count_bytes {
+            gcm.len = u64::from(counter.saturating_sub(2)) * 16;
+        }
+        Ok(gcm)
+    }
+
     /// Checks that `more` bytes still fit under [`MAX_PLAINTEXT_LEN`] and counts them.
     fn reserve(&mut self, more: usize) -> Result<(), CipherError> {
         count(&mut self.len, more)
@@ -138,6 +162,9 @@ fn count(len: &mut u64, more: usize) -> Result<(), CipherError> {
         _ => Err(CipherError::TooLong),
     }
 }
+
+#[cfg(test)]
+mod counter_limits;
 
 #[cfg(test)]
 mod tests {

@@ -59,6 +59,14 @@ impl Portable {
         }
     }
 
+    /// Moves the keystream to counter block `counter` (at least 1: J0 itself).
+    #[cfg(test)]
+    pub(super) fn seek_to_counter(&mut self, counter: u32) {
+        use aes::cipher::StreamCipherSeek;
+        // The CTR state started at J0 (counter 1), so block position n is counter n + 1.
+        self.ctr.seek(u64::from(counter.saturating_sub(1)) * 16);
+    }
+
     pub(super) fn keystream(&mut self, buf: &mut [u8]) -> Result<(), CipherError> {
         // Cannot fail after `Gcm::reserve`: MAX_PLAINTEXT_LEN is exactly the counter's
         // capacity.
