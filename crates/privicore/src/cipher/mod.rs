@@ -102,7 +102,10 @@ mod engine;
 mod oneshot;
 mod portable;
 mod stream;
+// The only module allowed `unsafe` (the crate root denies it): the intrinsics of the wide
+// engine. See the module's documentation for why each use is sound.
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 mod wide;
 
 pub use adapters::{
