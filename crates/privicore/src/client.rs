@@ -137,6 +137,14 @@ impl Client {
         })
     }
 
+    /// The AES-256-GCM engine this client's vaults encrypt and decrypt with (resolved: never
+    /// [`Engine::Auto`](crate::cipher::Engine::Auto)); see
+    /// [`ClientBuilder::gcm_engine`](crate::ClientBuilder::gcm_engine).
+    #[must_use]
+    pub fn gcm_engine(&self) -> crate::cipher::Engine {
+        self.config().gcm_engine
+    }
+
     pub(crate) fn config(&self) -> &Config {
         &self.shared.config
     }

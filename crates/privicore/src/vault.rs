@@ -173,6 +173,11 @@ impl Vault {
         }
     }
 
+    /// The AES-GCM engine of the client this vault belongs to.
+    fn engine(&self) -> cipher::Engine {
+        self.session.client().gcm_engine()
+    }
+
     /// Payloads up to `bytes` go inline, larger ones are streamed.
     #[must_use]
     pub fn inline_threshold(mut self, bytes: usize) -> Self {
@@ -318,7 +323,7 @@ impl Vault {
         });
         match location {
             Location::Inline(ciphertext) => {
-                let plaintext = cipher::decrypt(&self.key, &ciphertext)?;
+                let plaintext = cipher::decrypt_with(self.engine(), &self.key, &ciphertext)?;
                 writer
                     .write_all(&plaintext)
                     .await
@@ -341,7 +346,11 @@ impl Vault {
                 // hyper's connection task reads the socket. (A third stage, pulling the body
                 // on a task of its own, was tried: no faster, more memory and CPU.)
                 let chunks = pipeline::ahead(
-                    cipher::chunks::decrypt_chunks(&self.key, response.into_inner_stream()),
+                    cipher::chunks::decrypt_chunks(
+                        self.engine(),
+                        &self.key,
+                        response.into_inner_stream(),
+                    ),
                     || Err(DecryptStreamError::Interrupted),
                 );
                 cipher::chunks::write_plaintext(chunks, writer)
@@ -438,7 +447,7 @@ impl Vault {
     ///
     /// As [`Vault::store`].
     pub async fn update(&self, token: impl AsRef<str>, data: &[u8]) -> Result<()> {
-        let wire = cipher::encrypt(&self.key, data)?;
+        let wire = cipher::encrypt_with(self.engine(), &self.key, data)?;
         let body = types::UpdateDataRequest {
             data_token: token.as_ref().to_owned(),
             data: base64::engine::general_purpose::STANDARD.encode(wire),
@@ -508,7 +517,7 @@ impl Vault {
     }
 
     async fn exchange_inline(&self, reservation: &Reservation, plaintext: &[u8]) -> Result<()> {
-        let wire = cipher::encrypt(&self.key, plaintext)?;
+        let wire = cipher::encrypt_with(self.engine(), &self.key, plaintext)?;
         let body = types::ExchangeDataForTokenBody {
             temporary_token_space: reservation.temporary_token.clone(),
             data: base64::engine::general_purpose::STANDARD.encode(wire),
@@ -532,7 +541,7 @@ impl Vault {
         let transfer = self.session.client().transfer_client(&base);
         // Encrypted on a task of its own, a few chunks ahead of the socket.
         let body = reqwest::Body::wrap_stream(pipeline::ahead(
-            cipher::encrypt_reader(&self.key, reader),
+            cipher::encrypt_reader_with(self.engine(), &self.key, reader),
             || {
                 Err(std::io::Error::other(
                     "the encryption stopped before the end of the payload",
