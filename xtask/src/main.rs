@@ -10,6 +10,7 @@
 mod bench;
 mod examples;
 mod generate;
+mod mock_routes;
 mod operations;
 mod preflight;
 

@@ -95,11 +95,11 @@ mod tests {
 
     #[test]
     fn only_posts_take_body_fields() {
-        for route in crate::routes::ROUTES {
+        for route in crate::generated_routes::ROUTES {
             for field in body_fields(route.op) {
                 assert_eq!(
                     route.verb,
-                    crate::routes::Verb::Post,
+                    crate::generated_routes::Verb::Post,
                     "{} reads body field {field} but is not a POST",
                     route.op
                 );

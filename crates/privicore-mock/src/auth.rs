@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::ApiFailure;
 use crate::faults::InjectedFault;
+use crate::generated_routes::{Group, group_of};
 use crate::input::Call;
-use crate::routes::{Group, group_of};
 use crate::shared::Shared;
 use crate::state::World;
 use crate::state::profiles::TokenProblem;

@@ -14,92 +14,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::job::{EffectCtx, Job};
 use crate::reply::Reply;
 use crate::shared::Shared;
 use crate::state::commands::CommandState;
 use crate::state::{World, lock};
 
-/// Why a command failed: a reason key such as `device.not_found`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Rejection(pub String);
-
-impl Rejection {
-    pub fn new(reason: &str) -> Self {
-        Self(reason.to_owned())
-    }
-}
-
-/// What an effect sees.
-pub(crate) struct EffectCtx<'a> {
-    /// The command id (which some operations use as the id of what they create).
-    pub id: &'a str,
-    pub now: DateTime<Utc>,
-    pub shared: &'a Shared,
-}
-
-/// The outcome of a command; an optional extra frame (request-data's result) follows the ack.
-pub(crate) type Effect =
-    Box<dyn FnOnce(&mut World, &EffectCtx<'_>) -> Result<Option<Value>, Rejection> + Send>;
-
-/// Undoes what the handler reserved synchronously (a pending name) when the command fails.
-pub(crate) type Abort = Box<dyn FnOnce(&mut World) + Send>;
-
-/// A command to accept.
-pub(crate) struct Command {
-    pub id: String,
-    pub op: &'static str,
-    /// Whose WebSockets get the ack.
-    pub profile_id: String,
-    pub effect: Effect,
-    pub abort: Option<Abort>,
-    /// Frames pushed after the ack and before the effect's own frame when the command
-    /// succeeds (request-data's status messages, [`crate::DataAnswer::StatusThenLink`]).
-    pub progress: Vec<Value>,
-}
-
-impl Command {
-    pub fn new(
-        op: &'static str,
-        profile_id: &str,
-        effect: impl FnOnce(&mut World, &EffectCtx<'_>) -> Result<Option<Value>, Rejection>
-        + Send
-        + 'static,
-    ) -> Self {
-        Self {
-            id: crate::rng::uuid(),
-            op,
-            profile_id: profile_id.to_owned(),
-            effect: Box::new(effect),
-            abort: None,
-            progress: Vec::new(),
-        }
-    }
-
-    pub fn with_id(mut self, id: String) -> Self {
-        self.id = id;
-        self
-    }
-
-    pub fn with_progress(mut self, frames: Vec<Value>) -> Self {
-        self.progress = frames;
-        self
-    }
-
-    pub fn on_abort(mut self, abort: impl FnOnce(&mut World) + Send + 'static) -> Self {
-        self.abort = Some(Box::new(abort));
-        self
-    }
-}
-
-/// A command waiting for its deadline.
-pub(crate) struct Job {
-    deadline: Instant,
-    command: Command,
-}
+pub(crate) use crate::job::{Command, Rejection};
 
 /// Accepts `command`: records it as pending and schedules (or, with a zero delay, runs) it.
 /// Returns the `202` answer.
@@ -145,7 +70,9 @@ fn complete(shared: &Shared, world: &mut World, command: Command) -> Vec<String>
     let ctx = EffectCtx {
         id: &id,
         now: Utc::now(),
-        shared,
+        config: &shared.config,
+        urls: &shared.urls,
+        plaintexts: &shared.plaintexts,
     };
     let outcome = if shared.faults.reject_command(&id) {
         Err(Rejection::new("fault.injected_rejection"))

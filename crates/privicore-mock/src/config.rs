@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::faults::FaultConfig;
-use crate::routes::{self, Group};
+use crate::generated_routes::{Group, group_of};
 
 /// The wire shape of an id in a `202` body (and of a few `oneOf` results).
 ///
@@ -42,15 +42,14 @@ impl ReplyShape {
             "retrieve_unique_identifier" => return ReplyShape::Object,
             _ => {}
         }
-        match routes::group_of(op) {
-            Some(Group::Profile | Group::PublicKey | Group::OAuth | Group::Utility) | None => {
-                ReplyShape::String
-            }
-            Some(Group::DataToken | Group::Stream) => ReplyShape::Array,
+        match group_of(op) {
+            Some(Group::Profile | Group::PublicKey | Group::OAuthApplication | Group::Utility)
+            | None => ReplyShape::String,
+            Some(Group::DataToken | Group::StreamTransfer) => ReplyShape::Array,
             Some(
                 Group::Device
                 | Group::Storage
-                | Group::Authenticator
+                | Group::VerifiedAuthenticator
                 | Group::Policy
                 | Group::Directory
                 | Group::Voting,
@@ -239,14 +238,6 @@ pub struct MockConfig {
     pub refresh_answer: RefreshAnswer,
     /// §14.7: which header an OAuth access token is accepted in.
     pub oauth_placement: OAuthPlacement,
-}
-
-impl MockConfig {
-    /// The settings of a named [`Variant`](crate::Variant) (the same as
-    /// [`Variant::config`](crate::Variant::config)).
-    pub fn variant(variant: crate::Variant) -> MockConfig {
-        variant.config()
-    }
 }
 
 /// Where an OAuth access token is accepted on the operations that take a profile token

@@ -11,13 +11,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
 
+use crate::bindings::{self, Serve};
 use crate::error::ApiFailure;
 use crate::faults::InjectedFault;
 use crate::hostile::{self, Target};
 use crate::input::{Call, media_type};
 use crate::record::{Listener, RecordedBody, RecordedRequest, mask_headers, mask_json, mask_pairs};
 use crate::reply::CreatedCommand;
-use crate::routes::{self, Lookup, Serve};
+use crate::routes::{self, Lookup};
 use crate::shared::Shared;
 
 /// Parses a query string; `Err` when it is not valid URL encoding.
@@ -120,7 +121,10 @@ fn router_method_not_allowed(allow: &'static str) -> Response {
 /// The fallback handler of the API listener.
 pub(crate) async fn api(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
-    let lookup = routes::find_api(parts.method.as_str(), parts.uri.path());
+    // The stream-transfer operations have listeners of their own.
+    let lookup = routes::find(parts.method.as_str(), parts.uri.path(), |route| {
+        matches!(bindings::serve(route.op), Some(Serve::Api(_)))
+    });
     let op = match &lookup {
         Lookup::Found(route, _) => Some(route.op),
         _ => None,
@@ -160,7 +164,7 @@ async fn answer(
         Lookup::WrongMethod => return no_route(true),
         Lookup::NotFound => return no_route(false),
     };
-    let Serve::Api(handler) = route.serve else {
+    let Some(Serve::Api(handler)) = bindings::serve(route.op) else {
         return no_route(false);
     };
     if route.op == "request_command_status" {

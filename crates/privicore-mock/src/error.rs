@@ -3,7 +3,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::faults::InjectedFault;
+use crate::injected::InjectedFault;
 
 /// Why a [`MockServer`](crate::MockServer) could not start.
 #[derive(Debug, thiserror::Error)]

@@ -17,14 +17,15 @@ use crate::config::{
 };
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
+use crate::hub::Hub;
 use crate::plaintext::PlaintextHit;
 use crate::record::{RecordedRequest, Recorder};
-use crate::shared::{Shared, Urls};
+use crate::shared::Shared;
 use crate::state::commands::CommandState;
 use crate::state::data::StoredData;
 use crate::state::{Stats, World, lock};
+use crate::urls::Urls;
 use crate::variant::Variant;
-use crate::ws::Hub;
 use crate::{commands, dispatch, janitor, keys, transfer, ws};
 
 /// A running mock Privicore: four listeners on `127.0.0.1` (API, WebSocket, stream upload,

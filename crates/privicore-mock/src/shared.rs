@@ -5,24 +5,13 @@ use std::sync::atomic::AtomicUsize;
 
 use tokio::sync::mpsc;
 
-use crate::commands::Job;
 use crate::config::Config;
 use crate::faults::FaultState;
+use crate::hub::Hub;
+use crate::job::Job;
 use crate::record::Recorder;
 use crate::state::World;
-use crate::ws::Hub;
-
-/// The base URLs of the four listeners, without a trailing slash.
-#[derive(Clone, Debug)]
-pub(crate) struct Urls {
-    pub api: String,
-    pub ws: String,
-    pub stream: String,
-    /// The stream listener's port, answered as `stream_server_port`
-    /// ([`UploadAnswer::StreamServer`](crate::UploadAnswer::StreamServer)).
-    pub stream_port: u16,
-    pub download: String,
-}
+use crate::urls::Urls;
 
 /// Shared by the listeners, the scheduler, the janitor and the [`MockServer`](crate::MockServer)
 /// handle. Lock order: `world` before `hub`, never the other way round.

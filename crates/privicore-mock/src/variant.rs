@@ -98,6 +98,14 @@ const ALL: [Variant; 13] = [
     Variant::OAuthBearerOnly,
 ];
 
+// Here rather than in `config`, so that `config` does not depend on the variants built on it.
+impl MockConfig {
+    /// The settings of a named [`Variant`] (the same as [`Variant::config`]).
+    pub fn variant(variant: Variant) -> MockConfig {
+        variant.config()
+    }
+}
+
 impl Variant {
     /// Every variant, [`Variant::Probe`] first.
     pub fn all() -> &'static [Variant] {

@@ -1,19 +1,15 @@
-//! The WebSocket listener: `joinChannel` / `leaveChannel`, and the hub that pushes each
-//! profile's acks to every socket joined with a token of that profile (docs/protocol.md §5.4).
-//!
-//! Frames are pushed only to sockets joined at that moment: nothing is queued for later
-//! joiners, as on the real proxy.
+//! The WebSocket listener: `joinChannel` / `leaveChannel`, joining each socket to the
+//! [`Hub`](crate::hub::Hub) that pushes its profile's acks (docs/protocol.md §5.4).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use chrono::Utc;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::auth::resolve_token;
 use crate::hostile;
@@ -25,71 +21,6 @@ const QUEUE: usize = 1024;
 
 /// How often the hostile mode may send an unprompted garbage frame.
 const HOSTILE_TICK: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Joined sockets per profile, and the signal that drops every connection.
-pub(crate) struct Hub {
-    inner: Mutex<HubInner>,
-    drops: watch::Sender<u64>,
-}
-
-#[derive(Default)]
-struct HubInner {
-    next_connection: u64,
-    channels: HashMap<String, HashMap<u64, mpsc::Sender<String>>>,
-}
-
-impl Hub {
-    pub fn new() -> Self {
-        Self {
-            inner: Mutex::new(HubInner::default()),
-            drops: watch::Sender::new(0),
-        }
-    }
-
-    fn connection_id(&self) -> u64 {
-        let mut inner = lock(&self.inner);
-        inner.next_connection += 1;
-        inner.next_connection
-    }
-
-    fn join(&self, profile_id: &str, connection: u64, sender: mpsc::Sender<String>) {
-        lock(&self.inner)
-            .channels
-            .entry(profile_id.to_owned())
-            .or_default()
-            .insert(connection, sender);
-    }
-
-    fn leave(&self, profile_id: &str, connection: u64) {
-        let mut inner = lock(&self.inner);
-        if let Some(sockets) = inner.channels.get_mut(profile_id) {
-            sockets.remove(&connection);
-            if sockets.is_empty() {
-                inner.channels.remove(profile_id);
-            }
-        }
-    }
-
-    /// Pushes `frames` to every socket joined for `profile_id` now.
-    pub fn broadcast(&self, profile_id: &str, frames: &[String]) {
-        let inner = lock(&self.inner);
-        let Some(sockets) = inner.channels.get(profile_id) else {
-            return;
-        };
-        for sender in sockets.values() {
-            for frame in frames {
-                // A full queue means the client stopped reading: the frame is lost for it,
-                // as it would be behind a real proxy.
-                let _ = sender.try_send(frame.clone());
-            }
-        }
-    }
-
-    /// Drops every open connection without a close frame.
-    pub fn drop_all(&self) {
-        self.drops.send_modify(|generation| *generation += 1);
-    }
-}
 
 /// Decrements the open-connection count however the connection task ends.
 struct Open<'a>(&'a Shared);
@@ -110,7 +41,7 @@ async fn connection(shared: Arc<Shared>, mut socket: WebSocket) {
     let _open = Open(&shared);
     let id = shared.hub.connection_id();
     let (sender, mut outbox) = mpsc::channel::<String>(QUEUE);
-    let mut drops = shared.hub.drops.subscribe();
+    let mut drops = shared.hub.subscribe_drops();
     drops.borrow_and_update();
     let mut joined: Option<String> = None;
     loop {

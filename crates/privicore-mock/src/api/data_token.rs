@@ -121,7 +121,7 @@ pub(crate) fn exchange(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure
         if reservation.data.is_some() {
             return Err(Rejection::new("data_token.already_filled"));
         }
-        ctx.shared.check_stored("exchange_data_for_token", &data);
+        ctx.check_stored("exchange_data_for_token", &data);
         reservation.data = Some(Bytes::from(data));
         Ok(None)
     })
@@ -328,17 +328,17 @@ pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFai
             .ok_or_else(|| Rejection::new("data_token.not_found"))?;
         let (data, context) = (stored.data.clone(), stored.context.clone());
         w.data.tx.entry(profile_id).or_default().retrieved += 1;
-        let inline = match ctx.shared.config.wire.data_answer {
-            DataAnswer::InlineOrLink => data.len() <= ctx.shared.config.inline_threshold,
+        let inline = match ctx.config.wire.data_answer {
+            DataAnswer::InlineOrLink => data.len() <= ctx.config.inline_threshold,
             DataAnswer::StatusThenLink { .. } => false,
         };
         let (output_type, body) = if inline {
             (0, base64::engine::general_purpose::STANDARD.encode(&data))
         } else {
             let ticket = crate::rng::secret();
-            let expires = after(ctx.now, ctx.shared.config.download_lifetime);
+            let expires = after(ctx.now, ctx.config.download_lifetime);
             w.data.issue_download(ticket.clone(), data, expires);
-            (1, format!("{}/?auth={ticket}", ctx.shared.urls.download))
+            (1, format!("{}/?auth={ticket}", ctx.urls.download))
         };
         Ok(Some(json!({"data": {
             "type": "X-DPT-CAB-REQUEST-ID",
@@ -481,7 +481,7 @@ pub(crate) fn update(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> 
             .data
             .token_mut(&token, &profile_id)
             .ok_or_else(|| Rejection::new("data_token.not_found"))?;
-        ctx.shared.check_stored("update_data_token", &data);
+        ctx.check_stored("update_data_token", &data);
         stored.data = Bytes::from(data);
         if let Some(file) = meta.file {
             stored.file = Some(file);

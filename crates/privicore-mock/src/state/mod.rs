@@ -10,16 +10,10 @@ pub(crate) mod policies;
 pub(crate) mod profiles;
 pub(crate) mod voting;
 
-use std::sync::{Mutex, MutexGuard};
+pub(crate) use crate::sync::lock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-
-/// Locks `mutex`, recovering the data if a previous holder panicked: the mock keeps serving
-/// rather than turning one bug into a cascade of poisoned-lock panics.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Adds a `std` duration to a time, saturating far in the future instead of overflowing.
 pub(crate) fn after(now: DateTime<Utc>, lifetime: Duration) -> DateTime<Utc> {
