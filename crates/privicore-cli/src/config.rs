@@ -104,7 +104,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The profile in use, or an empty one: every setting then comes from elsewhere.
+    /// The profile in use; without one every setting comes from elsewhere.
     pub fn profile(&self) -> Option<&Selected> {
         self.selected.as_ref()
     }
