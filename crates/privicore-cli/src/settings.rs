@@ -236,7 +236,8 @@ const CLIENT_SECRET: SecretSetting = SecretSetting {
 impl SecretSetting {
     /// Where the secret would come from: the variable beats the command.
     fn source(&self) -> Result<SecretSource> {
-        if var(self.var)?.is_some() {
+        // Only whether it is set: the value is not read (`read` checks it is text).
+        if std::env::var_os(self.var).is_some_and(|v| !v.is_empty()) {
             return Ok(SecretSource::Env(self.var));
         }
         let command = config()?.profile().and_then(|selected| {
