@@ -13,7 +13,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use privicore::{Client, Session, VaultKey};
+use privicore::{Client, ClientBuilder, Session, VaultKey};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::{GlobalArgs, LoginArgs, ServerArgs};
@@ -170,19 +170,34 @@ pub fn username_setting(login: &LoginArgs) -> Result<Option<Resolved>> {
     })
 }
 
-/// A client for the server named by `--api`/`--ws`, their environment variables, or the
-/// profile.
-pub fn client(server: &ServerArgs) -> Result<Client> {
-    let api = api_url(server)?.ok_or_else(|| {
+/// The API and WebSocket URLs given, by whatever level gave them.
+pub fn urls(server: &ServerArgs) -> Result<(Option<String>, Option<String>)> {
+    Ok((
+        api_url(server)?.map(|r| r.value),
+        ws_url(server)?.map(|r| r.value),
+    ))
+}
+
+/// A client builder for the server named by `--api`/`--ws`, their environment variables, or
+/// the profile, for a command that sets more than the server.
+pub fn builder(server: &ServerArgs) -> Result<ClientBuilder> {
+    let (api, ws) = urls(server)?;
+    let api = api.ok_or_else(|| {
         CliError::new(
             "no server given: pass --api URL, set PRIVICORE_API_URL, or set api_url in a config profile (and the same for --ws / PRIVICORE_WS_URL / ws_url)",
         )
     })?;
-    let mut builder = Client::builder().api_url(api.value);
-    if let Some(ws) = ws_url(server)? {
-        builder = builder.ws_url(ws.value);
+    let mut builder = Client::builder().api_url(api);
+    if let Some(ws) = ws {
+        builder = builder.ws_url(ws);
     }
-    Ok(builder.build()?)
+    Ok(builder)
+}
+
+/// A client for the server named by `--api`/`--ws`, their environment variables, or the
+/// profile.
+pub fn client(server: &ServerArgs) -> Result<Client> {
+    Ok(builder(server)?.build()?)
 }
 
 /// The username from `--username`, `PRIVICORE_USERNAME` or the profile.

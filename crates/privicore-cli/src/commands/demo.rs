@@ -317,9 +317,7 @@ struct Server {
 
 impl Server {
     async fn connect(args: &DemoArgs, timeline: &mut Timeline) -> Result<Self> {
-        let api = settings::api_url(&args.server)?.map(|r| r.value);
-        let ws = settings::ws_url(&args.server)?.map(|r| r.value);
-        match (api, ws) {
+        match settings::urls(&args.server)? {
             (Some(api), Some(ws)) => Ok(Self {
                 client: Client::builder().api_url(&api).ws_url(&ws).build()?,
                 describe: format!("the server at {api} (WebSocket {ws})"),
