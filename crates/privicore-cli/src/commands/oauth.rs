@@ -10,7 +10,7 @@ use chrono::Utc;
 use privicore::{FileTokenStore, OAuthTokens, TokenStore};
 use secrecy::ExposeSecret;
 
-use crate::cli::{AuthorizeArgs, InspectArgs, RefreshArgs, RegisterArgs, ServerArgs};
+use crate::cli::{AuthorizeArgs, InspectArgs, RefreshArgs, RegisterArgs};
 use crate::error::{CliError, Context, Result};
 use crate::output::json::{Registered, TokenSummary};
 use crate::{output, settings};
