@@ -10,8 +10,10 @@
 mod bench;
 mod examples;
 mod generate;
+mod handlers;
 mod operations;
 mod preflight;
+mod redact;
 
 use std::process::ExitCode;
 

@@ -42,6 +42,10 @@ mod commands;
 mod config;
 mod data_tokens;
 mod error;
+#[rustfmt::skip]
+#[path = "generated/mod.rs"]
+pub mod handlers;
+mod handler_support;
 pub mod keys;
 pub mod oauth;
 mod paging;
@@ -60,6 +64,7 @@ pub use commands::{CommandId, DataReady};
 pub use config::ClientBuilder;
 pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
+pub use handlers::answers as types;
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use retry::RetryPolicy;
 pub use session::Session;

@@ -60,7 +60,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn profile(client: Client, auth: Arc<ProfileAuth>) -> Self {
+    pub(crate) fn with_profile(client: Client, auth: Arc<ProfileAuth>) -> Self {
         Self::new(
             client,
             auth.clone(),
