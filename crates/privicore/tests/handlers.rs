@@ -274,3 +274,36 @@ async fn a_value_outside_the_spec_is_a_typed_error_and_nothing_is_sent() {
         .await
         .expect("a valid limit");
 }
+
+/// The escape hatch cannot send a command as a read (which would be retried, i.e. re-posted)
+/// nor a read as a command (which would wait for an acknowledgement that never comes).
+#[tokio::test]
+async fn the_escape_hatch_refuses_an_operation_of_the_other_kind() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "hatch@test").await;
+    let body = privicore::api::types::ApproveDeviceBody {
+        device_identifier: "d-1".into(),
+    };
+    let error = session
+        .read("approve_device", |raw| {
+            raw.approve_device().body(body.clone()).send()
+        })
+        .await
+        .expect_err("a command is not a read");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("approve_device")),
+        "{error}"
+    );
+    // A command's closure under a read's name (the string and the closure disagree).
+    let error = session
+        .command("list_storage_devices", |raw| {
+            raw.approve_device().body(body.clone()).send()
+        })
+        .await
+        .expect_err("the name is a read's");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("list_storage_devices")),
+        "{error}"
+    );
+    assert_eq!(mock.count("approve_device"), 0, "nothing was sent");
+}
