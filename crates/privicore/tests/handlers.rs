@@ -307,3 +307,68 @@ async fn the_escape_hatch_refuses_an_operation_of_the_other_kind() {
     );
     assert_eq!(mock.count("approve_device"), 0, "nothing was sent");
 }
+
+/// Retries come from the spec: on a server that answers every request `500`/`503`, a GET and
+/// a POST marked `x-privicore-idempotent` are tried again, a POST read without the flag and a
+/// command are sent once.
+#[tokio::test]
+async fn retries_follow_the_spec_not_the_method() {
+    let (mock, client) = common::start_with(privicore_mock::MockServer::builder(), |b| {
+        b.retry_policy(
+            privicore::RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(std::time::Duration::from_millis(1))
+                .max_backoff(std::time::Duration::from_millis(2)),
+        )
+    })
+    .await;
+    let session = common::provisioned(&client, "retries@test").await;
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+
+    let sent = |op: &str| {
+        mock.recorded()
+            .iter()
+            .filter(|r| r.operation_id == Some(op))
+            .count()
+    };
+    session
+        .token_expiry()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("retrieve_token_expiry"),
+        3,
+        "a POST marked idempotent is retried"
+    );
+    session
+        .storage()
+        .list_storage_devices()
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(sent("list_storage_devices"), 3, "a GET is retried");
+    session
+        .profile()
+        .generate_token_qr()
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("generate_token_qr"),
+        1,
+        "a POST without the flag is sent once"
+    );
+    session
+        .devices()
+        .request_unique_identifier("once")
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("request_unique_identifier"),
+        1,
+        "a command is never re-posted"
+    );
+    mock.faults().clear();
+}
