@@ -198,7 +198,7 @@ fn rustfmt(source: &str) -> Result<String, String> {
 /// Inside an indented block comment every continuation line starts with the item's
 /// indentation, which rustdoc reads as an indented code block and tries to compile as a
 /// doctest. Line comments carry no such indentation.
-fn line_docs(source: &str) -> String {
+pub(crate) fn line_docs(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut lines = source.lines();
     while let Some(line) = lines.next() {

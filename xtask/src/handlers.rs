@@ -211,7 +211,11 @@ pub fn render(spec: &OpenAPI, progenitor: &syn::File) -> Result<Vec<(String, Str
     hand_written.sort();
     files.push((
         format!("{DIR}/mod.rs"),
-        mod_file(&handlers, &by_tag, &generated, &hand_written, &answers),
+        mod_file(&handlers, &by_tag, &generated, &hand_written),
+    ));
+    files.push((
+        format!("{DIR}/types.rs"),
+        types_file(spec, progenitor, &answers)?,
     ));
     Ok(files)
 }
@@ -558,13 +562,13 @@ fn group_file(handler: &Handler, ops: &[Op]) -> String {
     let uses_map = ops
         .iter()
         .any(|op| op.fields.iter().any(|f| f.class == Class::MapStr));
-    let uses_types = ops
-        .iter()
-        .any(|op| op.body.is_some() || (!op.command && op.answer != "()"));
+    let uses_types = ops.iter().any(|op| op.body.is_some());
     let uses_support = ops.iter().any(|op| {
-        op.fields
-            .iter()
-            .any(|f| matches!(f.class, Class::NonZero | Class::Enum { .. }))
+        (!op.command && op.answer != "()")
+            || op
+                .fields
+                .iter()
+                .any(|f| matches!(f.class, Class::NonZero | Class::Enum { .. }))
     });
     let uses_command = ops.iter().any(|op| op.command);
     if uses_types {
@@ -836,7 +840,7 @@ fn builder(op: &Op) -> String {
     let answer = if op.command || op.answer == "()" {
         op.answer.clone()
     } else {
-        format!("types::{}", op.answer)
+        format!("crate::types::{}", op.answer)
     };
     let _ = write!(
         out,
@@ -877,11 +881,53 @@ fn builder(op: &Op) -> String {
     } else {
         format!("{{\n{call};\n{optional}request.send()\n}}")
     };
-    let _ = write!(
-        out,
-        "self.session.{via}(OP, |raw| {closure}).await\n}}\n}}\n\n"
-    );
+    if op.command || op.answer == "()" {
+        let _ = write!(
+            out,
+            "self.session.{via}(OP, |raw| {closure}).await\n}}\n}}\n\n"
+        );
+    } else {
+        // The raw client's answer becomes this crate's own type (`crate::types`).
+        let _ = write!(
+            out,
+            "let answer = self.session.{via}(OP, |raw| {closure}).await?;\n\
+             support::mirror(OP, &answer)\n}}\n}}\n\n"
+        );
+    }
     out
+}
+
+/// `privicore::types`: the answer types, copied out of progenitor's output (see `mirror`),
+/// with the same redacted `Debug` as the raw crate's.
+fn types_file(
+    spec: &OpenAPI,
+    progenitor: &syn::File,
+    answers: &std::collections::BTreeSet<String>,
+) -> Result<String, String> {
+    let source = crate::mirror::render(progenitor, answers)?;
+    let structs = body_structs(progenitor)?;
+    let secrets = crate::redact::secret_fields(spec)
+        .into_iter()
+        .filter(|(name, _)| source.contains(&format!("pub struct {name} {{")))
+        .collect();
+    let idents = structs
+        .into_iter()
+        .map(|(name, fields)| {
+            let map = fields
+                .into_iter()
+                .map(|(wire, ident, _)| (wire, ident))
+                .collect();
+            (name, map)
+        })
+        .collect();
+    let source = crate::redact::redact(&source, &secrets, &idents)?;
+    Ok(format!(
+        "{HEADER}//! The answer types of the typed handlers ([`crate::handlers`]), owned by this \
+         crate: copied from the raw client's types (same fields and wire names), so that an \
+         upgrade of the raw client's generator cannot change what users name. Secrets print as \
+         `[redacted]` in `Debug`.\n\n#![allow(missing_docs)]\n\n{}",
+        crate::generate::line_docs(&source)
+    ))
 }
 
 fn mod_file(
@@ -889,7 +935,6 @@ fn mod_file(
     by_tag: &BTreeMap<&str, Vec<Op>>,
     generated: &[Generated],
     hand_written: &[(String, String, String)],
-    answers: &std::collections::BTreeSet<String>,
 ) -> String {
     let mut out = String::from(HEADER);
     out.push_str(
@@ -933,14 +978,7 @@ fn mod_file(
             let _ = writeln!(out, "pub use {}::{};", handler.module, scope.ty);
         }
     }
-    out.push_str(
-        "\n/// The answer types the generated handlers return (re-exported from the raw \
-         client: see the crate's notes on why this is an interim choice).\npub mod answers {\n",
-    );
-    for answer in answers {
-        let _ = writeln!(out, "pub use privicore_api::types::{answer};");
-    }
-    out.push_str("}\n\n");
+    out.push('\n');
     out.push_str(
         "/// Every generated operation: `(operation id, module::Type::method)`. For the handler \
          table test; not part of the API.\n#[doc(hidden)]\npub const GENERATED: &[(&str, &str)] = &[\n",

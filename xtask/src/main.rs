@@ -11,6 +11,7 @@ mod bench;
 mod examples;
 mod generate;
 mod handlers;
+mod mirror;
 mod operations;
 mod preflight;
 mod redact;

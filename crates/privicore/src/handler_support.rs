@@ -6,6 +6,22 @@ use std::num::NonZeroU64;
 
 use crate::{Error, Result};
 
+/// The raw client's answer as this crate's own type ([`crate::types`]): both are generated
+/// from the same schema, so the JSON form of one is the other.
+pub(crate) fn mirror<T, U>(operation: &'static str, answer: &T) -> Result<U>
+where
+    T: serde::Serialize,
+    U: serde::de::DeserializeOwned,
+{
+    serde_json::to_value(answer)
+        .and_then(serde_json::from_value)
+        .map_err(|e| Error::Decode {
+            operation,
+            message: format!("the answer does not fit its type: {e}"),
+            request_id: None,
+        })
+}
+
 /// `value` as a field that the spec says is at least 1.
 pub(crate) fn at_least_one(operation: &str, field: &str, value: u64) -> Result<NonZeroU64> {
     NonZeroU64::new(value)

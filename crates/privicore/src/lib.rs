@@ -46,6 +46,9 @@ mod error;
 #[path = "generated/mod.rs"]
 pub mod handlers;
 mod handler_support;
+#[rustfmt::skip]
+#[path = "generated/types.rs"]
+pub mod types;
 pub mod keys;
 pub mod oauth;
 mod paging;
@@ -64,7 +67,6 @@ pub use commands::{CommandId, DataReady};
 pub use config::ClientBuilder;
 pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
-pub use handlers::answers as types;
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use retry::RetryPolicy;
 pub use session::Session;

@@ -372,3 +372,21 @@ async fn retries_follow_the_spec_not_the_method() {
     );
     mock.faults().clear();
 }
+
+/// The answers are this crate's own types (`privicore::types`), and their secrets do not show
+/// in `Debug` either.
+#[tokio::test]
+async fn an_answer_with_a_secret_is_redacted_in_debug() {
+    let (_mock, client) = common::start().await;
+    let session = common::provisioned(&client, "keys@test").await;
+    let pair: privicore::types::GeneratedKeyPair = session
+        .public_keys()
+        .generate_key_pair()
+        .send()
+        .await
+        .expect("a key pair");
+    assert!(!pair.private_key.is_empty());
+    let debug = format!("{pair:?}");
+    assert!(!debug.contains(&pair.private_key), "{debug}");
+    assert!(debug.contains("[redacted]"), "{debug}");
+}

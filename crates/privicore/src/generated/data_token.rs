@@ -2,8 +2,7 @@
 
 //! The Data Token group: one builder per operation, reached through [`DataTokens`](crate::DataTokens).
 
-use privicore_api::types;
-
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 impl crate::DataTokens {
@@ -32,10 +31,12 @@ impl DataTokenTransactionStatistics {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::TransactionStatistics> {
+    pub async fn send(self) -> Result<crate::types::TransactionStatistics> {
         const OP: &str = "data_token_transaction_statistics";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.data_token_transaction_statistics().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }

@@ -5,6 +5,7 @@
 use privicore_api::types;
 
 use crate::CommandId;
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Device operations of a session (`session.devices()`).
@@ -160,16 +161,18 @@ impl RetrieveUniqueIdentifier {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DeviceIdentifierResponse> {
+    pub async fn send(self) -> Result<crate::types::DeviceIdentifierResponse> {
         const OP: &str = "retrieve_unique_identifier";
         let body = types::RetrieveUniqueIdentifierBody {
             id: self.id.clone(),
         };
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.retrieve_unique_identifier().body(body.clone()).send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -186,11 +189,13 @@ impl ListProfileDevices {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DeviceList> {
+    pub async fn send(self) -> Result<crate::types::DeviceList> {
         const OP: &str = "list_profile_devices";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_profile_devices().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -293,15 +298,17 @@ impl RetrieveDeviceConfiguration {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DeviceConfiguration> {
+    pub async fn send(self) -> Result<crate::types::DeviceConfiguration> {
         const OP: &str = "retrieve_device_configuration";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.retrieve_device_configuration()
                     .device_identifier(self.device_identifier.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 

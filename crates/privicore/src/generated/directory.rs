@@ -6,6 +6,7 @@ use privicore_api::types;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::CommandId;
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Directory operations of a session (`session.directories()`).
@@ -355,11 +356,13 @@ impl ListOwnedDirectories {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DirectoryList> {
+    pub async fn send(self) -> Result<crate::types::DirectoryList> {
         const OP: &str = "list_owned_directories";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_owned_directories().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -376,11 +379,13 @@ impl ListAssignedDirectories {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DirectoryList> {
+    pub async fn send(self) -> Result<crate::types::DirectoryList> {
         const OP: &str = "list_assigned_directories";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_assigned_directories().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -398,15 +403,17 @@ impl RetrieveDirectory {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::Directory> {
+    pub async fn send(self) -> Result<crate::types::Directory> {
         const OP: &str = "retrieve_directory";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.retrieve_directory()
                     .directory_id(self.directory_id.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -559,11 +566,13 @@ impl ListDirectoryInvites {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DirectoryInviteList> {
+    pub async fn send(self) -> Result<crate::types::DirectoryInviteList> {
         const OP: &str = "list_directory_invites";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_directory_invites().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -610,15 +619,17 @@ impl RetrieveDirectoryProfile {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DirectoryUser> {
+    pub async fn send(self) -> Result<crate::types::DirectoryUser> {
         const OP: &str = "retrieve_directory_profile";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.retrieve_directory_profile()
                     .profile_id(self.profile_id.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -636,15 +647,17 @@ impl ListDirectoryUsers {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DirectoryUserList> {
+    pub async fn send(self) -> Result<crate::types::DirectoryUserList> {
         const OP: &str = "list_directory_users";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.list_directory_users()
                     .directory_id(self.directory_id.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -662,15 +675,17 @@ impl DirectoryProfilesInfo {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DirectoryProfilesInfo> {
+    pub async fn send(self) -> Result<crate::types::DirectoryProfilesInfo> {
         const OP: &str = "directory_profiles_info";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.directory_profiles_info()
                     .directory_id(self.directory_id.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -752,15 +767,17 @@ impl ListDirectoryDevices {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::DeviceList> {
+    pub async fn send(self) -> Result<crate::types::DeviceList> {
         const OP: &str = "list_directory_devices";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.list_directory_devices()
                     .directory_id(self.directory_id.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 

@@ -34,31 +34,6 @@ pub use storage::Storage;
 pub use verified_authenticator::Authenticators;
 pub use voting::Voting;
 
-/// The answer types the generated handlers return (re-exported from the raw client: see the crate's notes on why this is an interim choice).
-pub mod answers {
-    pub use privicore_api::types::AuthenticatorList;
-    pub use privicore_api::types::DeviceConfiguration;
-    pub use privicore_api::types::DeviceIdentifierResponse;
-    pub use privicore_api::types::DeviceList;
-    pub use privicore_api::types::Directory;
-    pub use privicore_api::types::DirectoryInviteList;
-    pub use privicore_api::types::DirectoryList;
-    pub use privicore_api::types::DirectoryProfilesInfo;
-    pub use privicore_api::types::DirectoryUser;
-    pub use privicore_api::types::DirectoryUserList;
-    pub use privicore_api::types::GeneratedKeyPair;
-    pub use privicore_api::types::Policy;
-    pub use privicore_api::types::PolicyList;
-    pub use privicore_api::types::PolicyTemplates;
-    pub use privicore_api::types::PoolStatus;
-    pub use privicore_api::types::QrToken;
-    pub use privicore_api::types::StorageDeviceList;
-    pub use privicore_api::types::TransactionStatistics;
-    pub use privicore_api::types::VotingConfiguration;
-    pub use privicore_api::types::VotingConfigurationList;
-    pub use privicore_api::types::VotingStrategy;
-}
-
 /// Every generated operation: `(operation id, module::Type::method)`. For the handler table test; not part of the API.
 #[doc(hidden)]
 pub const GENERATED: &[(&str, &str)] = &[

@@ -6,6 +6,7 @@ use privicore_api::types;
 use std::collections::BTreeMap;
 
 use crate::CommandId;
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Policy operations of a session (`session.policies()`).
@@ -136,11 +137,13 @@ impl ListPolicyTemplates {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::PolicyTemplates> {
+    pub async fn send(self) -> Result<crate::types::PolicyTemplates> {
         const OP: &str = "list_policy_templates";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_policy_templates().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -216,11 +219,13 @@ impl ListActivePolicies {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::PolicyList> {
+    pub async fn send(self) -> Result<crate::types::PolicyList> {
         const OP: &str = "list_active_policies";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_active_policies().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -237,11 +242,13 @@ impl ListInactivePolicies {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::PolicyList> {
+    pub async fn send(self) -> Result<crate::types::PolicyList> {
         const OP: &str = "list_inactive_policies";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_inactive_policies().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -334,12 +341,14 @@ impl RetrievePolicy {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::Policy> {
+    pub async fn send(self) -> Result<crate::types::Policy> {
         const OP: &str = "retrieve_policy";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.retrieve_policy().name(self.name.clone()).send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }

@@ -6,6 +6,7 @@ use privicore_api::types;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::CommandId;
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Profile operations of a session (`session.profile()`).
@@ -95,11 +96,13 @@ impl GenerateTokenQr {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::QrToken> {
+    pub async fn send(self) -> Result<crate::types::QrToken> {
         const OP: &str = "generate_token_qr";
         let body = types::EmptyForm {};
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.generate_token_qr().body(body.clone()).send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }

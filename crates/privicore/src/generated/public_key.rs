@@ -2,8 +2,7 @@
 
 //! The Public key group: one builder per operation, reached through [`Session::public_keys`].
 
-use privicore_api::types;
-
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Public key operations of a session (`session.public_keys()`).
@@ -53,10 +52,12 @@ impl GenerateKeyPair {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::GeneratedKeyPair> {
+    pub async fn send(self) -> Result<crate::types::GeneratedKeyPair> {
         const OP: &str = "generate_key_pair";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.generate_key_pair().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }

@@ -5,6 +5,7 @@
 use privicore_api::types;
 
 use crate::CommandId;
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Storage operations of a session (`session.storage()`).
@@ -118,11 +119,13 @@ impl ListStorageDevices {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::StorageDeviceList> {
+    pub async fn send(self) -> Result<crate::types::StorageDeviceList> {
         const OP: &str = "list_storage_devices";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_storage_devices().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 

@@ -234,11 +234,13 @@ impl ListAuthenticators {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::AuthenticatorList> {
+    pub async fn send(self) -> Result<crate::types::AuthenticatorList> {
         const OP: &str = "list_authenticators";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_authenticators().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -255,11 +257,13 @@ impl RetrieveVotingStrategy {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::VotingStrategy> {
+    pub async fn send(self) -> Result<crate::types::VotingStrategy> {
         const OP: &str = "retrieve_voting_strategy";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.retrieve_voting_strategy().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -529,11 +533,13 @@ impl ListVotingConfigurations {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::VotingConfigurationList> {
+    pub async fn send(self) -> Result<crate::types::VotingConfigurationList> {
         const OP: &str = "list_voting_configurations";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| raw.list_voting_configurations().send())
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
 
@@ -551,14 +557,16 @@ impl RetrieveVotingConfiguration {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::VotingConfiguration> {
+    pub async fn send(self) -> Result<crate::types::VotingConfiguration> {
         const OP: &str = "retrieve_voting_configuration";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.retrieve_voting_configuration()
                     .name(self.name.clone())
                     .send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }

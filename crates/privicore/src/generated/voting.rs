@@ -5,6 +5,7 @@
 use privicore_api::types;
 
 use crate::CommandId;
+use crate::handler_support as support;
 use crate::{Result, Session};
 
 /// The Voting operations of a session (`session.voting()`).
@@ -98,12 +99,14 @@ impl CheckPoolStatus {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); any [`Error`](crate::Error) of the call.
-    pub async fn send(self) -> Result<types::PoolStatus> {
+    pub async fn send(self) -> Result<crate::types::PoolStatus> {
         const OP: &str = "check_pool_status";
-        self.session
+        let answer = self
+            .session
             .read(OP, |raw| {
                 raw.check_pool_status().pool_id(self.pool_id.clone()).send()
             })
-            .await
+            .await?;
+        support::mirror(OP, &answer)
     }
 }
