@@ -1034,3 +1034,75 @@ pub fn pascal(id: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+tags:
+- name: Things
+  x-privicore-handler: {accessor: things, type: Things}
+- name: Loose
+paths:
+  /things/list:
+    get:
+      operationId: list_things
+      tags: [Things]
+      x-privicore-kind: sync
+      responses:
+        '200': {description: OK}
+  /loose/poke:
+    post:
+      operationId: poke_loose
+      tags: [Loose]
+      x-privicore-kind: async-command
+      responses:
+        '202': {description: Accepted}
+"#;
+
+    fn empty_types() -> syn::File {
+        syn::parse_str("pub mod types {}").expect("parses")
+    }
+
+    #[test]
+    fn an_operation_without_a_handler_or_a_mark_fails_naming_it() {
+        let spec: OpenAPI = serde_yaml::from_str(SPEC).expect("spec");
+        let error = render(&spec, &empty_types()).err().expect("refused");
+        assert!(
+            error.contains("poke_loose") && error.contains("Loose"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_marked_operation_is_skipped_and_the_rest_generated() {
+        let marked = SPEC.replace(
+            "      x-privicore-kind: async-command\n",
+            "      x-privicore-kind: async-command\n      x-privicore-hand-written: {file: src/poke.rs, method: Poke::poke}\n",
+        );
+        let spec: OpenAPI = serde_yaml::from_str(&marked).expect("spec");
+        let files = render(&spec, &empty_types()).expect("generated");
+        let things = files
+            .iter()
+            .find(|(path, _)| path.ends_with("/things.rs"))
+            .map(|(_, text)| text.as_str())
+            .expect("a file for the Things group");
+        assert!(
+            things.contains("pub fn list_things(&self) -> ListThings"),
+            "{things}"
+        );
+        let table = files
+            .iter()
+            .find(|(path, _)| path.ends_with("/mod.rs"))
+            .map(|(_, text)| text.as_str())
+            .expect("mod.rs");
+        assert!(
+            table.contains(r#"("poke_loose", "src/poke.rs", "Poke::poke")"#),
+            "{table}"
+        );
+        assert!(!files.iter().any(|(_, text)| text.contains("fn poke_loose")));
+    }
+}
