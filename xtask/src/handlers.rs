@@ -1070,7 +1070,7 @@ paths:
     #[test]
     fn an_operation_without_a_handler_or_a_mark_fails_naming_it() {
         let spec: OpenAPI = serde_yaml::from_str(SPEC).expect("spec");
-        let error = render(&spec, &empty_types()).err().expect("refused");
+        let error = render(&spec, &empty_types()).expect_err("refused");
         assert!(
             error.contains("poke_loose") && error.contains("Loose"),
             "{error}"
