@@ -755,11 +755,18 @@ fn method_doc(op: &Op) -> String {
              and answers its command id.",
             pascal(op.id)
         );
+    } else if op.answer == "()" {
+        let _ = writeln!(
+            doc,
+            "/// A read: [`send`]({}::send) succeeds when the server does.",
+            pascal(op.id)
+        );
     } else {
         let _ = writeln!(
             doc,
-            "/// A read: [`send`]({}::send) answers the server's answer.",
-            pascal(op.id)
+            "/// A read: [`send`]({}::send) answers a [`{answer}`](crate::types::{answer}).",
+            pascal(op.id),
+            answer = op.answer
         );
     }
     if op
@@ -785,11 +792,16 @@ fn builder(op: &Op) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "/// Builder of `{id}`: set the optional fields, then [`send`]({name}::send).\n\
+        "/// Builder of `{id}`: {how}\n\
          #[derive(Clone, Debug)]\n\
          #[must_use = \"nothing is sent until `send` is awaited\"]\n\
          pub struct {name} {{\n    session: Session,\n",
-        id = op.id
+        id = op.id,
+        how = if op.fields.iter().any(|f| !f.required) {
+            format!("set the optional fields, then [`send`]({name}::send) it.")
+        } else {
+            format!("[`send`]({name}::send) sends it.")
+        },
     );
     for field in &op.fields {
         let stored = field.class.stored();
@@ -829,8 +841,8 @@ fn builder(op: &Op) -> String {
          with the server's reason; [`Error::Timeout`](crate::Error::Timeout) when no outcome \
          arrived in time; any [`Error`](crate::Error) of the call itself.\n"
     } else {
-        "/// Sends the read (retried on transient failures when the spec says it is safe) and \
-         answers the server's answer.\n\
+        "/// Sends the read (retried on transient failures only when the spec says it is safe) \
+         and answers the server's answer as this crate's own type.\n\
          ///\n\
          /// # Errors\n\
          ///\n\

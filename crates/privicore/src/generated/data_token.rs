@@ -8,7 +8,7 @@ use crate::{Result, Session};
 impl crate::DataTokens {
     /// Get data token transaction count statistics (`GET /data-token/transaction-count-statistics`).
     ///
-    /// A read: [`send`](DataTokenTransactionStatistics::send) answers the server's answer.
+    /// A read: [`send`](DataTokenTransactionStatistics::send) answers a [`TransactionStatistics`](crate::types::TransactionStatistics).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn data_token_transaction_statistics(&self) -> DataTokenTransactionStatistics {
@@ -18,7 +18,7 @@ impl crate::DataTokens {
     }
 }
 
-/// Builder of `data_token_transaction_statistics`: set the optional fields, then [`send`](DataTokenTransactionStatistics::send).
+/// Builder of `data_token_transaction_statistics`: [`send`](DataTokenTransactionStatistics::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct DataTokenTransactionStatistics {
@@ -26,7 +26,7 @@ pub struct DataTokenTransactionStatistics {
 }
 
 impl DataTokenTransactionStatistics {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///

@@ -45,7 +45,7 @@ impl Devices {
 
     /// Retrieve unique identifier (`POST /device/retrieve-unique-identifier`).
     ///
-    /// A read: [`send`](RetrieveUniqueIdentifier::send) answers the server's answer.
+    /// A read: [`send`](RetrieveUniqueIdentifier::send) answers a [`DeviceIdentifierResponse`](crate::types::DeviceIdentifierResponse).
     pub fn retrieve_unique_identifier(&self, id: impl Into<String>) -> RetrieveUniqueIdentifier {
         RetrieveUniqueIdentifier {
             session: self.session.clone(),
@@ -55,7 +55,7 @@ impl Devices {
 
     /// Retrieve profile devices (`GET /device/retrieve-profile-devices`).
     ///
-    /// A read: [`send`](ListProfileDevices::send) answers the server's answer.
+    /// A read: [`send`](ListProfileDevices::send) answers a [`DeviceList`](crate::types::DeviceList).
     pub fn list_profile_devices(&self) -> ListProfileDevices {
         ListProfileDevices {
             session: self.session.clone(),
@@ -98,7 +98,7 @@ impl Devices {
 
     /// Retrieve device configuration (`GET /device/retrieve-device-configuration/{deviceIdentifier}`).
     ///
-    /// A read: [`send`](RetrieveDeviceConfiguration::send) answers the server's answer.
+    /// A read: [`send`](RetrieveDeviceConfiguration::send) answers a [`DeviceConfiguration`](crate::types::DeviceConfiguration).
     pub fn retrieve_device_configuration(
         &self,
         device_identifier: impl Into<String>,
@@ -120,7 +120,7 @@ impl Devices {
     }
 }
 
-/// Builder of `request_unique_identifier`: set the optional fields, then [`send`](RequestUniqueIdentifier::send).
+/// Builder of `request_unique_identifier`: [`send`](RequestUniqueIdentifier::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RequestUniqueIdentifier {
@@ -147,7 +147,7 @@ impl RequestUniqueIdentifier {
     }
 }
 
-/// Builder of `retrieve_unique_identifier`: set the optional fields, then [`send`](RetrieveUniqueIdentifier::send).
+/// Builder of `retrieve_unique_identifier`: [`send`](RetrieveUniqueIdentifier::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrieveUniqueIdentifier {
@@ -156,7 +156,7 @@ pub struct RetrieveUniqueIdentifier {
 }
 
 impl RetrieveUniqueIdentifier {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -176,7 +176,7 @@ impl RetrieveUniqueIdentifier {
     }
 }
 
-/// Builder of `list_profile_devices`: set the optional fields, then [`send`](ListProfileDevices::send).
+/// Builder of `list_profile_devices`: [`send`](ListProfileDevices::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListProfileDevices {
@@ -184,7 +184,7 @@ pub struct ListProfileDevices {
 }
 
 impl ListProfileDevices {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -199,7 +199,7 @@ impl ListProfileDevices {
     }
 }
 
-/// Builder of `configure_device_meta`: set the optional fields, then [`send`](ConfigureDeviceMeta::send).
+/// Builder of `configure_device_meta`: set the optional fields, then [`send`](ConfigureDeviceMeta::send) it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ConfigureDeviceMeta {
@@ -234,7 +234,7 @@ impl ConfigureDeviceMeta {
     }
 }
 
-/// Builder of `approve_device`: set the optional fields, then [`send`](ApproveDevice::send).
+/// Builder of `approve_device`: [`send`](ApproveDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ApproveDevice {
@@ -259,7 +259,7 @@ impl ApproveDevice {
     }
 }
 
-/// Builder of `reject_device`: set the optional fields, then [`send`](RejectDevice::send).
+/// Builder of `reject_device`: [`send`](RejectDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RejectDevice {
@@ -284,7 +284,7 @@ impl RejectDevice {
     }
 }
 
-/// Builder of `retrieve_device_configuration`: set the optional fields, then [`send`](RetrieveDeviceConfiguration::send).
+/// Builder of `retrieve_device_configuration`: [`send`](RetrieveDeviceConfiguration::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrieveDeviceConfiguration {
@@ -293,7 +293,7 @@ pub struct RetrieveDeviceConfiguration {
 }
 
 impl RetrieveDeviceConfiguration {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -312,7 +312,7 @@ impl RetrieveDeviceConfiguration {
     }
 }
 
-/// Builder of `remove_device`: set the optional fields, then [`send`](RemoveDevice::send).
+/// Builder of `remove_device`: [`send`](RemoveDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RemoveDevice {

@@ -45,7 +45,7 @@ impl Directories {
 
     /// Retrieve owned Directories (`GET /directory/retrieve-owned-directories`).
     ///
-    /// A read: [`send`](ListOwnedDirectories::send) answers the server's answer.
+    /// A read: [`send`](ListOwnedDirectories::send) answers a [`DirectoryList`](crate::types::DirectoryList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_owned_directories(&self) -> ListOwnedDirectories {
@@ -56,7 +56,7 @@ impl Directories {
 
     /// Retrieve assigned directories (`GET /directory/retrieve-assigned-directories`).
     ///
-    /// A read: [`send`](ListAssignedDirectories::send) answers the server's answer.
+    /// A read: [`send`](ListAssignedDirectories::send) answers a [`DirectoryList`](crate::types::DirectoryList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_assigned_directories(&self) -> ListAssignedDirectories {
@@ -67,7 +67,7 @@ impl Directories {
 
     /// List Directory Invites (`GET /directory/list-invites`).
     ///
-    /// A read: [`send`](ListDirectoryInvites::send) answers the server's answer.
+    /// A read: [`send`](ListDirectoryInvites::send) answers a [`DirectoryInviteList`](crate::types::DirectoryInviteList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_directory_invites(&self) -> ListDirectoryInvites {
@@ -95,7 +95,7 @@ impl Directories {
 
     /// Retrieve directory profile (`GET /directory/retrieve-directory-profile/{profileId}`).
     ///
-    /// A read: [`send`](RetrieveDirectoryProfile::send) answers the server's answer.
+    /// A read: [`send`](RetrieveDirectoryProfile::send) answers a [`DirectoryUser`](crate::types::DirectoryUser).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn retrieve_directory_profile(
@@ -135,7 +135,7 @@ impl Directories {
 impl DirectoryHandle {
     /// Retrieve Directory (`GET /directory/retrieve-directory/{directoryId}`).
     ///
-    /// A read: [`send`](RetrieveDirectory::send) answers the server's answer.
+    /// A read: [`send`](RetrieveDirectory::send) answers a [`Directory`](crate::types::Directory).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn retrieve_directory(&self) -> RetrieveDirectory {
@@ -211,7 +211,7 @@ impl DirectoryHandle {
 
     /// List directory users (`GET /directory/list-users/{directoryId}`).
     ///
-    /// A read: [`send`](ListDirectoryUsers::send) answers the server's answer.
+    /// A read: [`send`](ListDirectoryUsers::send) answers a [`DirectoryUserList`](crate::types::DirectoryUserList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_directory_users(&self) -> ListDirectoryUsers {
@@ -223,7 +223,7 @@ impl DirectoryHandle {
 
     /// Directory profiles info (`GET /directory/profiles-info/{directoryId}`).
     ///
-    /// A read: [`send`](DirectoryProfilesInfo::send) answers the server's answer.
+    /// A read: [`send`](DirectoryProfilesInfo::send) answers a [`DirectoryProfilesInfo`](crate::types::DirectoryProfilesInfo).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn directory_profiles_info(&self) -> DirectoryProfilesInfo {
@@ -271,7 +271,7 @@ impl DirectoryHandle {
 
     /// List directory devices (`GET /directory/list-devices/{directoryId}`).
     ///
-    /// A read: [`send`](ListDirectoryDevices::send) answers the server's answer.
+    /// A read: [`send`](ListDirectoryDevices::send) answers a [`DeviceList`](crate::types::DeviceList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_directory_devices(&self) -> ListDirectoryDevices {
@@ -318,7 +318,7 @@ impl DirectoryHandle {
     }
 }
 
-/// Builder of `register_directory`: set the optional fields, then [`send`](RegisterDirectory::send).
+/// Builder of `register_directory`: [`send`](RegisterDirectory::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RegisterDirectory {
@@ -343,7 +343,7 @@ impl RegisterDirectory {
     }
 }
 
-/// Builder of `list_owned_directories`: set the optional fields, then [`send`](ListOwnedDirectories::send).
+/// Builder of `list_owned_directories`: [`send`](ListOwnedDirectories::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListOwnedDirectories {
@@ -351,7 +351,7 @@ pub struct ListOwnedDirectories {
 }
 
 impl ListOwnedDirectories {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -366,7 +366,7 @@ impl ListOwnedDirectories {
     }
 }
 
-/// Builder of `list_assigned_directories`: set the optional fields, then [`send`](ListAssignedDirectories::send).
+/// Builder of `list_assigned_directories`: [`send`](ListAssignedDirectories::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListAssignedDirectories {
@@ -374,7 +374,7 @@ pub struct ListAssignedDirectories {
 }
 
 impl ListAssignedDirectories {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -389,7 +389,7 @@ impl ListAssignedDirectories {
     }
 }
 
-/// Builder of `retrieve_directory`: set the optional fields, then [`send`](RetrieveDirectory::send).
+/// Builder of `retrieve_directory`: [`send`](RetrieveDirectory::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrieveDirectory {
@@ -398,7 +398,7 @@ pub struct RetrieveDirectory {
 }
 
 impl RetrieveDirectory {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -417,7 +417,7 @@ impl RetrieveDirectory {
     }
 }
 
-/// Builder of `create_directory_user`: set the optional fields, then [`send`](CreateDirectoryUser::send).
+/// Builder of `create_directory_user`: [`send`](CreateDirectoryUser::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct CreateDirectoryUser {
@@ -448,7 +448,7 @@ impl CreateDirectoryUser {
     }
 }
 
-/// Builder of `update_directory_user`: set the optional fields, then [`send`](UpdateDirectoryUser::send).
+/// Builder of `update_directory_user`: set the optional fields, then [`send`](UpdateDirectoryUser::send) it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct UpdateDirectoryUser {
@@ -493,7 +493,7 @@ impl UpdateDirectoryUser {
     }
 }
 
-/// Builder of `invite_profile`: set the optional fields, then [`send`](InviteProfile::send).
+/// Builder of `invite_profile`: [`send`](InviteProfile::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct InviteProfile {
@@ -520,7 +520,7 @@ impl InviteProfile {
     }
 }
 
-/// Builder of `set_directory_profile_password`: set the optional fields, then [`send`](SetDirectoryProfilePassword::send).
+/// Builder of `set_directory_profile_password`: [`send`](SetDirectoryProfilePassword::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct SetDirectoryProfilePassword {
@@ -553,7 +553,7 @@ impl SetDirectoryProfilePassword {
     }
 }
 
-/// Builder of `list_directory_invites`: set the optional fields, then [`send`](ListDirectoryInvites::send).
+/// Builder of `list_directory_invites`: [`send`](ListDirectoryInvites::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListDirectoryInvites {
@@ -561,7 +561,7 @@ pub struct ListDirectoryInvites {
 }
 
 impl ListDirectoryInvites {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -576,7 +576,7 @@ impl ListDirectoryInvites {
     }
 }
 
-/// Builder of `process_directory_invitation`: set the optional fields, then [`send`](ProcessDirectoryInvitation::send).
+/// Builder of `process_directory_invitation`: [`send`](ProcessDirectoryInvitation::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ProcessDirectoryInvitation {
@@ -605,7 +605,7 @@ impl ProcessDirectoryInvitation {
     }
 }
 
-/// Builder of `retrieve_directory_profile`: set the optional fields, then [`send`](RetrieveDirectoryProfile::send).
+/// Builder of `retrieve_directory_profile`: [`send`](RetrieveDirectoryProfile::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrieveDirectoryProfile {
@@ -614,7 +614,7 @@ pub struct RetrieveDirectoryProfile {
 }
 
 impl RetrieveDirectoryProfile {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -633,7 +633,7 @@ impl RetrieveDirectoryProfile {
     }
 }
 
-/// Builder of `list_directory_users`: set the optional fields, then [`send`](ListDirectoryUsers::send).
+/// Builder of `list_directory_users`: [`send`](ListDirectoryUsers::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListDirectoryUsers {
@@ -642,7 +642,7 @@ pub struct ListDirectoryUsers {
 }
 
 impl ListDirectoryUsers {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -661,7 +661,7 @@ impl ListDirectoryUsers {
     }
 }
 
-/// Builder of `directory_profiles_info`: set the optional fields, then [`send`](DirectoryProfilesInfo::send).
+/// Builder of `directory_profiles_info`: [`send`](DirectoryProfilesInfo::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct DirectoryProfilesInfo {
@@ -670,7 +670,7 @@ pub struct DirectoryProfilesInfo {
 }
 
 impl DirectoryProfilesInfo {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -689,7 +689,7 @@ impl DirectoryProfilesInfo {
     }
 }
 
-/// Builder of `create_directory_profile_device`: set the optional fields, then [`send`](CreateDirectoryProfileDevice::send).
+/// Builder of `create_directory_profile_device`: [`send`](CreateDirectoryProfileDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct CreateDirectoryProfileDevice {
@@ -722,7 +722,7 @@ impl CreateDirectoryProfileDevice {
     }
 }
 
-/// Builder of `add_directory_storage_device`: set the optional fields, then [`send`](AddDirectoryStorageDevice::send).
+/// Builder of `add_directory_storage_device`: [`send`](AddDirectoryStorageDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct AddDirectoryStorageDevice {
@@ -753,7 +753,7 @@ impl AddDirectoryStorageDevice {
     }
 }
 
-/// Builder of `list_directory_devices`: set the optional fields, then [`send`](ListDirectoryDevices::send).
+/// Builder of `list_directory_devices`: [`send`](ListDirectoryDevices::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListDirectoryDevices {
@@ -762,7 +762,7 @@ pub struct ListDirectoryDevices {
 }
 
 impl ListDirectoryDevices {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -781,7 +781,7 @@ impl ListDirectoryDevices {
     }
 }
 
-/// Builder of `create_directory_voting_pool`: set the optional fields, then [`send`](CreateDirectoryVotingPool::send).
+/// Builder of `create_directory_voting_pool`: [`send`](CreateDirectoryVotingPool::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct CreateDirectoryVotingPool {
@@ -812,7 +812,7 @@ impl CreateDirectoryVotingPool {
     }
 }
 
-/// Builder of `store_directory_meta`: set the optional fields, then [`send`](StoreDirectoryMeta::send).
+/// Builder of `store_directory_meta`: [`send`](StoreDirectoryMeta::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct StoreDirectoryMeta {

@@ -33,7 +33,7 @@ impl Session {
 impl Policies {
     /// List policy templates (`GET /policy/list-policy-templates`).
     ///
-    /// A read: [`send`](ListPolicyTemplates::send) answers the server's answer.
+    /// A read: [`send`](ListPolicyTemplates::send) answers a [`PolicyTemplates`](crate::types::PolicyTemplates).
     pub fn list_policy_templates(&self) -> ListPolicyTemplates {
         ListPolicyTemplates {
             session: self.session.clone(),
@@ -61,7 +61,7 @@ impl Policies {
 
     /// List active policies (`GET /policy/list-active-policies`).
     ///
-    /// A read: [`send`](ListActivePolicies::send) answers the server's answer.
+    /// A read: [`send`](ListActivePolicies::send) answers a [`PolicyList`](crate::types::PolicyList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_active_policies(&self) -> ListActivePolicies {
@@ -72,7 +72,7 @@ impl Policies {
 
     /// List inactive policies (`GET /policy/list-inactive-policies`).
     ///
-    /// A read: [`send`](ListInactivePolicies::send) answers the server's answer.
+    /// A read: [`send`](ListInactivePolicies::send) answers a [`PolicyList`](crate::types::PolicyList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_inactive_policies(&self) -> ListInactivePolicies {
@@ -115,7 +115,7 @@ impl Policies {
 
     /// Retrieve policy by name (`GET /policy/retrieve-policy/{name}`).
     ///
-    /// A read: [`send`](RetrievePolicy::send) answers the server's answer.
+    /// A read: [`send`](RetrievePolicy::send) answers a [`Policy`](crate::types::Policy).
     pub fn retrieve_policy(&self, name: impl Into<String>) -> RetrievePolicy {
         RetrievePolicy {
             session: self.session.clone(),
@@ -124,7 +124,7 @@ impl Policies {
     }
 }
 
-/// Builder of `list_policy_templates`: set the optional fields, then [`send`](ListPolicyTemplates::send).
+/// Builder of `list_policy_templates`: [`send`](ListPolicyTemplates::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListPolicyTemplates {
@@ -132,7 +132,7 @@ pub struct ListPolicyTemplates {
 }
 
 impl ListPolicyTemplates {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -147,7 +147,7 @@ impl ListPolicyTemplates {
     }
 }
 
-/// Builder of `register_policy`: set the optional fields, then [`send`](RegisterPolicy::send).
+/// Builder of `register_policy`: set the optional fields, then [`send`](RegisterPolicy::send) it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RegisterPolicy {
@@ -206,7 +206,7 @@ impl RegisterPolicy {
     }
 }
 
-/// Builder of `list_active_policies`: set the optional fields, then [`send`](ListActivePolicies::send).
+/// Builder of `list_active_policies`: [`send`](ListActivePolicies::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListActivePolicies {
@@ -214,7 +214,7 @@ pub struct ListActivePolicies {
 }
 
 impl ListActivePolicies {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -229,7 +229,7 @@ impl ListActivePolicies {
     }
 }
 
-/// Builder of `list_inactive_policies`: set the optional fields, then [`send`](ListInactivePolicies::send).
+/// Builder of `list_inactive_policies`: [`send`](ListInactivePolicies::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListInactivePolicies {
@@ -237,7 +237,7 @@ pub struct ListInactivePolicies {
 }
 
 impl ListInactivePolicies {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -252,7 +252,7 @@ impl ListInactivePolicies {
     }
 }
 
-/// Builder of `activate_policy`: set the optional fields, then [`send`](ActivatePolicy::send).
+/// Builder of `activate_policy`: [`send`](ActivatePolicy::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ActivatePolicy {
@@ -277,7 +277,7 @@ impl ActivatePolicy {
     }
 }
 
-/// Builder of `deactivate_policy`: set the optional fields, then [`send`](DeactivatePolicy::send).
+/// Builder of `deactivate_policy`: [`send`](DeactivatePolicy::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct DeactivatePolicy {
@@ -302,7 +302,7 @@ impl DeactivatePolicy {
     }
 }
 
-/// Builder of `delete_policy`: set the optional fields, then [`send`](DeletePolicy::send).
+/// Builder of `delete_policy`: [`send`](DeletePolicy::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct DeletePolicy {
@@ -327,7 +327,7 @@ impl DeletePolicy {
     }
 }
 
-/// Builder of `retrieve_policy`: set the optional fields, then [`send`](RetrievePolicy::send).
+/// Builder of `retrieve_policy`: [`send`](RetrievePolicy::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrievePolicy {
@@ -336,7 +336,7 @@ pub struct RetrievePolicy {
 }
 
 impl RetrievePolicy {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///

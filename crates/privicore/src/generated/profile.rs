@@ -48,7 +48,7 @@ impl Profile {
 
     /// Generate qr token for authorization (`POST /profile/generate-token-qr`).
     ///
-    /// A read: [`send`](GenerateTokenQr::send) answers the server's answer.
+    /// A read: [`send`](GenerateTokenQr::send) answers a [`QrToken`](crate::types::QrToken).
     pub fn generate_token_qr(&self) -> GenerateTokenQr {
         GenerateTokenQr {
             session: self.session.clone(),
@@ -56,7 +56,7 @@ impl Profile {
     }
 }
 
-/// Builder of `change_password`: set the optional fields, then [`send`](ChangePassword::send).
+/// Builder of `change_password`: [`send`](ChangePassword::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ChangePassword {
@@ -83,7 +83,7 @@ impl ChangePassword {
     }
 }
 
-/// Builder of `generate_token_qr`: set the optional fields, then [`send`](GenerateTokenQr::send).
+/// Builder of `generate_token_qr`: [`send`](GenerateTokenQr::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct GenerateTokenQr {
@@ -91,7 +91,7 @@ pub struct GenerateTokenQr {
 }
 
 impl GenerateTokenQr {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///

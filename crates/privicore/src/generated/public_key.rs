@@ -29,7 +29,7 @@ impl Session {
 impl PublicKeys {
     /// Generate your private and public keys (`GET /public-key/generate-keys`).
     ///
-    /// A read: [`send`](GenerateKeyPair::send) answers the server's answer.
+    /// A read: [`send`](GenerateKeyPair::send) answers a [`GeneratedKeyPair`](crate::types::GeneratedKeyPair).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn generate_key_pair(&self) -> GenerateKeyPair {
@@ -39,7 +39,7 @@ impl PublicKeys {
     }
 }
 
-/// Builder of `generate_key_pair`: set the optional fields, then [`send`](GenerateKeyPair::send).
+/// Builder of `generate_key_pair`: [`send`](GenerateKeyPair::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct GenerateKeyPair {
@@ -47,7 +47,7 @@ pub struct GenerateKeyPair {
 }
 
 impl GenerateKeyPair {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///

@@ -45,7 +45,7 @@ impl Storage {
 
     /// List storage devices (`GET /storage/list-storage-devices`).
     ///
-    /// A read: [`send`](ListStorageDevices::send) answers the server's answer.
+    /// A read: [`send`](ListStorageDevices::send) answers a [`StorageDeviceList`](crate::types::StorageDeviceList).
     pub fn list_storage_devices(&self) -> ListStorageDevices {
         ListStorageDevices {
             session: self.session.clone(),
@@ -79,7 +79,7 @@ impl Storage {
     }
 }
 
-/// Builder of `register_storage_device`: set the optional fields, then [`send`](RegisterStorageDevice::send).
+/// Builder of `register_storage_device`: [`send`](RegisterStorageDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RegisterStorageDevice {
@@ -106,7 +106,7 @@ impl RegisterStorageDevice {
     }
 }
 
-/// Builder of `list_storage_devices`: set the optional fields, then [`send`](ListStorageDevices::send).
+/// Builder of `list_storage_devices`: [`send`](ListStorageDevices::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListStorageDevices {
@@ -114,7 +114,7 @@ pub struct ListStorageDevices {
 }
 
 impl ListStorageDevices {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -129,7 +129,7 @@ impl ListStorageDevices {
     }
 }
 
-/// Builder of `synchronize_storage_device`: set the optional fields, then [`send`](SynchronizeStorageDevice::send).
+/// Builder of `synchronize_storage_device`: [`send`](SynchronizeStorageDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct SynchronizeStorageDevice {
@@ -156,7 +156,7 @@ impl SynchronizeStorageDevice {
     }
 }
 
-/// Builder of `remove_storage_device`: set the optional fields, then [`send`](RemoveStorageDevice::send).
+/// Builder of `remove_storage_device`: [`send`](RemoveStorageDevice::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RemoveStorageDevice {

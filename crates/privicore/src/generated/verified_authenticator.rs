@@ -45,7 +45,7 @@ impl Authenticators {
 
     /// List verified authenticators (`GET /verified-authenticator/list`).
     ///
-    /// A read: [`send`](ListAuthenticators::send) answers the server's answer.
+    /// A read: [`send`](ListAuthenticators::send) answers a [`AuthenticatorList`](crate::types::AuthenticatorList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_authenticators(&self) -> ListAuthenticators {
@@ -56,7 +56,7 @@ impl Authenticators {
 
     /// Retrieve voting strategy (`GET /verified-authenticator/retrieve-strategy`).
     ///
-    /// A read: [`send`](RetrieveVotingStrategy::send) answers the server's answer.
+    /// A read: [`send`](RetrieveVotingStrategy::send) answers a [`VotingStrategy`](crate::types::VotingStrategy).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn retrieve_voting_strategy(&self) -> RetrieveVotingStrategy {
@@ -169,7 +169,7 @@ impl Authenticators {
 
     /// List voting configurations (`GET /verified-authenticator/voting-configuration/list`).
     ///
-    /// A read: [`send`](ListVotingConfigurations::send) answers the server's answer.
+    /// A read: [`send`](ListVotingConfigurations::send) answers a [`VotingConfigurationList`](crate::types::VotingConfigurationList).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn list_voting_configurations(&self) -> ListVotingConfigurations {
@@ -180,7 +180,7 @@ impl Authenticators {
 
     /// Retrieve voting configuration (`GET /verified-authenticator/voting-configuration/retrieve/{name}`).
     ///
-    /// A read: [`send`](RetrieveVotingConfiguration::send) answers the server's answer.
+    /// A read: [`send`](RetrieveVotingConfiguration::send) answers a [`VotingConfiguration`](crate::types::VotingConfiguration).
     ///
     /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn retrieve_voting_configuration(
@@ -194,7 +194,7 @@ impl Authenticators {
     }
 }
 
-/// Builder of `register_authenticator`: set the optional fields, then [`send`](RegisterAuthenticator::send).
+/// Builder of `register_authenticator`: [`send`](RegisterAuthenticator::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RegisterAuthenticator {
@@ -221,7 +221,7 @@ impl RegisterAuthenticator {
     }
 }
 
-/// Builder of `list_authenticators`: set the optional fields, then [`send`](ListAuthenticators::send).
+/// Builder of `list_authenticators`: [`send`](ListAuthenticators::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListAuthenticators {
@@ -229,7 +229,7 @@ pub struct ListAuthenticators {
 }
 
 impl ListAuthenticators {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -244,7 +244,7 @@ impl ListAuthenticators {
     }
 }
 
-/// Builder of `retrieve_voting_strategy`: set the optional fields, then [`send`](RetrieveVotingStrategy::send).
+/// Builder of `retrieve_voting_strategy`: [`send`](RetrieveVotingStrategy::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrieveVotingStrategy {
@@ -252,7 +252,7 @@ pub struct RetrieveVotingStrategy {
 }
 
 impl RetrieveVotingStrategy {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -267,7 +267,7 @@ impl RetrieveVotingStrategy {
     }
 }
 
-/// Builder of `set_quorum_size`: set the optional fields, then [`send`](SetQuorumSize::send).
+/// Builder of `set_quorum_size`: [`send`](SetQuorumSize::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct SetQuorumSize {
@@ -292,7 +292,7 @@ impl SetQuorumSize {
     }
 }
 
-/// Builder of `set_quorum_strategy`: set the optional fields, then [`send`](SetQuorumStrategy::send).
+/// Builder of `set_quorum_strategy`: [`send`](SetQuorumStrategy::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct SetQuorumStrategy {
@@ -331,7 +331,7 @@ impl SetQuorumStrategy {
     }
 }
 
-/// Builder of `set_voting_time_limit`: set the optional fields, then [`send`](SetVotingTimeLimit::send).
+/// Builder of `set_voting_time_limit`: [`send`](SetVotingTimeLimit::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct SetVotingTimeLimit {
@@ -358,7 +358,7 @@ impl SetVotingTimeLimit {
     }
 }
 
-/// Builder of `set_maximum_voting_attempts`: set the optional fields, then [`send`](SetMaximumVotingAttempts::send).
+/// Builder of `set_maximum_voting_attempts`: [`send`](SetMaximumVotingAttempts::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct SetMaximumVotingAttempts {
@@ -389,7 +389,7 @@ impl SetMaximumVotingAttempts {
     }
 }
 
-/// Builder of `remove_authenticator`: set the optional fields, then [`send`](RemoveAuthenticator::send).
+/// Builder of `remove_authenticator`: [`send`](RemoveAuthenticator::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RemoveAuthenticator {
@@ -416,7 +416,7 @@ impl RemoveAuthenticator {
     }
 }
 
-/// Builder of `register_voting_configuration`: set the optional fields, then [`send`](RegisterVotingConfiguration::send).
+/// Builder of `register_voting_configuration`: set the optional fields, then [`send`](RegisterVotingConfiguration::send) it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RegisterVotingConfiguration {
@@ -469,7 +469,7 @@ impl RegisterVotingConfiguration {
     }
 }
 
-/// Builder of `update_voting_configuration`: set the optional fields, then [`send`](UpdateVotingConfiguration::send).
+/// Builder of `update_voting_configuration`: set the optional fields, then [`send`](UpdateVotingConfiguration::send) it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct UpdateVotingConfiguration {
@@ -520,7 +520,7 @@ impl UpdateVotingConfiguration {
     }
 }
 
-/// Builder of `list_voting_configurations`: set the optional fields, then [`send`](ListVotingConfigurations::send).
+/// Builder of `list_voting_configurations`: [`send`](ListVotingConfigurations::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct ListVotingConfigurations {
@@ -528,7 +528,7 @@ pub struct ListVotingConfigurations {
 }
 
 impl ListVotingConfigurations {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
@@ -543,7 +543,7 @@ impl ListVotingConfigurations {
     }
 }
 
-/// Builder of `retrieve_voting_configuration`: set the optional fields, then [`send`](RetrieveVotingConfiguration::send).
+/// Builder of `retrieve_voting_configuration`: [`send`](RetrieveVotingConfiguration::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct RetrieveVotingConfiguration {
@@ -552,7 +552,7 @@ pub struct RetrieveVotingConfiguration {
 }
 
 impl RetrieveVotingConfiguration {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///

@@ -49,7 +49,7 @@ impl Voting {
 
     /// Check pool status (`GET /voting/check-pool-status/{poolId}`).
     ///
-    /// A read: [`send`](CheckPoolStatus::send) answers the server's answer.
+    /// A read: [`send`](CheckPoolStatus::send) answers a [`PoolStatus`](crate::types::PoolStatus).
     pub fn check_pool_status(&self, pool_id: impl Into<String>) -> CheckPoolStatus {
         CheckPoolStatus {
             session: self.session.clone(),
@@ -58,7 +58,7 @@ impl Voting {
     }
 }
 
-/// Builder of `create_voting`: set the optional fields, then [`send`](CreateVoting::send).
+/// Builder of `create_voting`: [`send`](CreateVoting::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct CreateVoting {
@@ -85,7 +85,7 @@ impl CreateVoting {
     }
 }
 
-/// Builder of `check_pool_status`: set the optional fields, then [`send`](CheckPoolStatus::send).
+/// Builder of `check_pool_status`: [`send`](CheckPoolStatus::send) sends it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct CheckPoolStatus {
@@ -94,7 +94,7 @@ pub struct CheckPoolStatus {
 }
 
 impl CheckPoolStatus {
-    /// Sends the read (retried on transient failures when the spec says it is safe) and answers the server's answer.
+    /// Sends the read (retried on transient failures only when the spec says it is safe) and answers the server's answer as this crate's own type.
     ///
     /// # Errors
     ///
