@@ -137,11 +137,11 @@ pub static OPERATIONS: &[OperationMeta] = &[
     OperationMeta {
         id: "create_voting",
         method: "POST",
-        path: "/voting/create-voting",
+        path: "/voting/create",
         tag: "Voting",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Inferred,
+        source: Source::Documented,
         idempotent: false,
     },
     OperationMeta {

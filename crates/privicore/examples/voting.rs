@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let pool = session
         .voting()
-        .create_voting("high-security", "release 1.0")
+        .create_voting("high-security", "Ship release 1.0?", "Release 1.0")
         .send()
         .await?;
     let status = session

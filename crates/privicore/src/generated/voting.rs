@@ -12,7 +12,7 @@ use crate::{Result, Session};
 ///
 /// ```no_run
 /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
-/// let _id = session.voting().create_voting("value", "value").send().await?;
+/// let _id = session.voting().create_voting("value", "value", "value").send().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -30,20 +30,22 @@ impl Session {
 }
 
 impl Voting {
-    /// Create voting (`POST /voting/create-voting`).
+    /// Create voting (`POST /voting/create`).
     ///
     /// An asynchronous command: [`send`](CreateVoting::send) waits for its acknowledgement and answers its command id.
-    ///
-    /// **Unverified:** this operation is inferred (no source gives its exact wire form); its path, fields or answer may differ on a live server. The spec's description says what is unknown.
     pub fn create_voting(
         &self,
-        voting_configuration_name: impl Into<String>,
-        subject: impl Into<String>,
+        voting_configuration_id: impl Into<String>,
+        question: impl Into<String>,
+        title: impl Into<String>,
     ) -> CreateVoting {
         CreateVoting {
             session: self.session.clone(),
-            voting_configuration_name: voting_configuration_name.into(),
-            subject: subject.into(),
+            voting_configuration_id: voting_configuration_id.into(),
+            question: question.into(),
+            title: title.into(),
+            skip_authenticator_devices: Default::default(),
+            nonce: Default::default(),
         }
     }
 
@@ -58,16 +60,31 @@ impl Voting {
     }
 }
 
-/// Builder of `create_voting`: [`send`](CreateVoting::send) sends it.
+/// Builder of `create_voting`: set the optional fields, then [`send`](CreateVoting::send) it.
 #[derive(Clone, Debug)]
 #[must_use = "nothing is sent until `send` is awaited"]
 pub struct CreateVoting {
     session: Session,
-    voting_configuration_name: String,
-    subject: String,
+    voting_configuration_id: String,
+    question: String,
+    title: String,
+    skip_authenticator_devices: Vec<String>,
+    nonce: Option<String>,
 }
 
 impl CreateVoting {
+    /// Authenticator device identifiers excluded from this poll.
+    pub fn skip_authenticator_devices(mut self, value: Vec<String>) -> Self {
+        self.skip_authenticator_devices = value;
+        self
+    }
+
+    /// An external reference or context sent along with the poll, e.g. to correlate it with another system.
+    pub fn nonce(mut self, value: impl Into<String>) -> Self {
+        self.nonce = Some(value.into());
+        self
+    }
+
     /// Sends the command and waits for its acknowledgement; answers its command id.
     ///
     /// # Errors
@@ -76,8 +93,11 @@ impl CreateVoting {
     pub async fn send(self) -> Result<CommandId> {
         const OP: &str = "create_voting";
         let body = types::CreateVotingBody {
-            voting_configuration_name: self.voting_configuration_name.clone(),
-            subject: self.subject.clone(),
+            voting_configuration_id: self.voting_configuration_id.clone(),
+            question: self.question.clone(),
+            title: self.title.clone(),
+            skip_authenticator_devices: self.skip_authenticator_devices.clone(),
+            nonce: self.nonce.clone(),
         };
         self.session
             .command(OP, |raw| raw.create_voting().body(body.clone()).send())
