@@ -10,8 +10,11 @@
 mod bench;
 mod examples;
 mod generate;
+mod handlers;
+mod mirror;
 mod operations;
 mod preflight;
+mod redact;
 
 use std::process::ExitCode;
 
@@ -19,6 +22,7 @@ const USAGE: &str = "usage: cargo xtask generate [--check] [-v|--verbose]
        cargo xtask bench [--quick]
 
   generate    check spec/privicore.yaml, run progenitor, write crates/privicore-api/src/generated*.rs
+              and the typed group handlers in crates/privicore/src/generated/
   --check     write nothing; fail if a checked-in file differs from what the spec produces
   -v          with --check, print a diff of each stale file
   bench       run the benchmarks (--quick: under two minutes); see `cargo xtask bench --help`";

@@ -279,7 +279,7 @@ impl Client {
         password: SecretString,
     ) -> Result<Session> {
         let auth = ProfileAuth::login(self.clone(), username.into(), password).await?;
-        Ok(Session::profile(self.clone(), auth))
+        Ok(Session::with_profile(self.clone(), auth))
     }
 
     /// Logs in with the credentials the client was built with

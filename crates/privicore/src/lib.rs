@@ -8,9 +8,13 @@
 //! * [`Client`] holds the configuration; [`Client::login`] and [`Client::oauth_session`] give
 //!   a [`Session`], which renews its token ahead of expiry (once, however many tasks need it)
 //!   and after a `401` (one renewal, one replay, never a loop);
-//! * asynchronous commands are plain `.await`s ([`Session::command`]): the session's one
+//! * asynchronous commands are plain `.await`s (a command's `send()`): the session's one
 //!   WebSocket is joined before a command is sent, acknowledgements are routed to the waiting
 //!   future, and one lost to a dropped socket is recovered through request-status;
+//! * every operation of the spec has a typed method: the group handlers generated from the
+//!   spec ([`handlers`]: `session.devices()`, `session.directories().directory(id)`, …; one
+//!   builder per operation, answers in [`types`]) and the hand-written flows (vault, OAuth,
+//!   login, provisioning);
 //! * lists are [`Stream`](futures::Stream)s that prefetch the next page
 //!   ([`DataTokens::list`]);
 //! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
@@ -44,6 +48,13 @@ mod commands;
 mod config;
 mod data_tokens;
 mod error;
+#[rustfmt::skip]
+#[path = "generated/mod.rs"]
+pub mod handlers;
+mod handler_support;
+#[rustfmt::skip]
+#[path = "generated/types.rs"]
+pub mod types;
 pub mod keys;
 pub mod oauth;
 mod paging;
