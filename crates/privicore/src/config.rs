@@ -1,11 +1,11 @@
-//! Building a [`Client`]: URLs, timeouts, user agent, retries.
+//! Building a [`Client`]: URLs, timeouts, user agent, retries, the HTTP client and TLS.
 
 use std::time::Duration;
 
 use secrecy::SecretString;
 use url::Url;
 
-use crate::{Client, Error, Result, RetryPolicy};
+use crate::{Client, Error, Result, RetryPolicy, TlsConfig};
 
 /// Everything a [`Client`] is configured with. Built by [`ClientBuilder`].
 #[derive(Clone, Debug)]
@@ -20,6 +20,9 @@ pub(crate) struct Config {
     pub user_agent: String,
     pub retry: RetryPolicy,
     pub credentials: Option<(String, SecretString)>,
+    pub tls: TlsConfig,
+    /// The caller's HTTP client, used as it is for every HTTP call.
+    pub http_client: Option<reqwest::Client>,
 }
 
 /// Builds a [`Client`].
@@ -50,6 +53,8 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     credentials: Option<(String, SecretString)>,
+    tls: TlsConfig,
+    http_client: Option<reqwest::Client>,
 }
 
 impl Default for ClientBuilder {
@@ -65,6 +70,8 @@ impl Default for ClientBuilder {
             user_agent: concat!("privicore-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryPolicy::default(),
             credentials: None,
+            tls: TlsConfig::default(),
+            http_client: None,
         }
     }
 }
@@ -84,13 +91,15 @@ impl ClientBuilder {
     }
 
     /// Total time one HTTP request may take (default 30 s). Stream transfers use their own,
-    /// per-read timeout instead, so large payloads are not cut off.
+    /// per-read timeout instead, so large payloads are not cut off. Not applied to a client
+    /// given with [`http_client`](ClientBuilder::http_client).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
-    /// Time to establish a connection (default 10 s).
+    /// Time to establish a connection (default 10 s): HTTP connections (unless the client is
+    /// [your own](ClientBuilder::http_client)) and each attempt to open the WebSocket.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -114,7 +123,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header (default `privicore-rs/<version>`).
+    /// The `User-Agent` header (default `privicore-rs/<version>`). Not applied to a client
+    /// given with [`http_client`](ClientBuilder::http_client).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
@@ -132,11 +142,60 @@ impl ClientBuilder {
         self
     }
 
+    /// TLS and proxy settings (extra trusted roots, a client certificate, an HTTP proxy) for
+    /// the HTTP client the SDK builds **and** for the WebSocket. See [`TlsConfig`].
+    ///
+    /// With [`http_client`](ClientBuilder::http_client) as well, these settings apply to the
+    /// WebSocket only: a built reqwest client cannot be read or changed, so configure yours
+    /// with the same roots, certificate and proxy.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Sends every HTTP call (API calls, request-status polls, stream uploads and downloads)
+    /// with `client` instead of one the SDK builds: your connection pool, TLS roots, proxy,
+    /// middleware-free defaults and headers.
+    ///
+    /// Your client is used as it is, so the SDK's HTTP settings do not apply to it:
+    /// [`request_timeout`](ClientBuilder::request_timeout),
+    /// [`connect_timeout`](ClientBuilder::connect_timeout) (for HTTP),
+    /// [`user_agent`](ClientBuilder::user_agent) and the HTTP side of
+    /// [`tls`](ClientBuilder::tls) are yours to set on it. Give it a total or a read timeout:
+    /// without one a stalled server can make a call wait forever. (Stream transfers can be
+    /// long: a per-read timeout, `read_timeout`, suits them better than a total one.)
+    ///
+    /// The WebSocket is not an HTTP call and cannot use your client's settings: its TLS and
+    /// proxy come from [`tls`](ClientBuilder::tls), its connect timeout from
+    /// [`connect_timeout`](ClientBuilder::connect_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use privicore::Client;
+    ///
+    /// let http = reqwest::Client::builder()
+    ///     .timeout(Duration::from_secs(30))
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .build()
+    ///     .expect("a reqwest client");
+    /// let client = Client::builder()
+    ///     .api_url("https://sandbox.privicore.com:9009")
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), privicore::Error>(())
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the API URL is missing or a URL does not parse.
+    /// [`Error::Config`] when the API URL is missing, a URL does not parse, or the TLS
+    /// settings cannot be applied (e.g. no trusted roots at all).
     pub fn build(self) -> Result<Client> {
         let api_url = self
             .api_url
@@ -157,6 +216,8 @@ impl ClientBuilder {
             user_agent: self.user_agent,
             retry: self.retry,
             credentials: self.credentials,
+            tls: self.tls,
+            http_client: self.http_client,
         })
     }
 }

@@ -49,6 +49,7 @@ mod pipeline;
 mod provision;
 mod retry;
 mod session;
+mod tls;
 mod upload_target;
 mod vault;
 pub mod vault_key;
@@ -64,6 +65,7 @@ pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
+pub use tls::TlsConfig;
 pub use vault::{DEFAULT_INLINE_THRESHOLD, DataToken, StoreOptions, Vault};
 pub use vault_key::{KeyError, VaultKey};
 
@@ -72,13 +74,14 @@ pub use privicore_api as api;
 pub use privicore_api::types::DataTokenItem;
 
 /// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
-/// tests (`tests/properties.rs`). Not part of the API: hidden, unstable, may change at any
-/// time.
+/// tests (`tests/properties.rs`). Only built with the non-default `fuzzing` feature; not part
+/// of the supported API: unstable, may change in any release.
 ///
 /// Why it exists: these parsers read whatever a server sends (command ids, WebSocket frames,
 /// transfer URLs, request-status states, page envelopes), and must be fuzzed directly; they are
-/// private because users never call them, so this thin, hidden module is the only door in.
-#[doc(hidden)]
+/// private because users never call them, so this thin module, behind its own feature, is the
+/// only door in.
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing {
     use futures::stream::BoxStream;
 
