@@ -173,7 +173,7 @@ impl ClientBuilder {
     /// use std::time::Duration;
     /// use privicore::Client;
     ///
-    /// let http = reqwest::Client::builder()
+    /// let http = privicore::reqwest::Client::builder()
     ///     .timeout(Duration::from_secs(30))
     ///     .connect_timeout(Duration::from_secs(5))
     ///     .build()

@@ -72,6 +72,9 @@ pub use vault_key::{KeyError, VaultKey};
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;
 pub use privicore_api::types::DataTokenItem;
+/// The reqwest this crate is built with: build the client for
+/// [`ClientBuilder::http_client`] with it to be sure the versions match.
+pub use reqwest;
 
 /// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
 /// tests (`tests/properties.rs`). Only built with the non-default `fuzzing` feature; not part
