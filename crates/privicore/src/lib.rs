@@ -14,6 +14,9 @@
 //! * lists are [`Stream`](futures::Stream)s that prefetch the next page
 //!   ([`DataTokens::list`]);
 //! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
+//! * your own HTTP stack and TLS: [`ClientBuilder::http_client`] sends every HTTP call with
+//!   your `reqwest::Client`; [`ClientBuilder::tls`] adds trusted roots, a client certificate
+//!   and an HTTP proxy ([`TlsConfig`]) to the HTTP calls and the WebSocket alike;
 //! * the cryptography: [`VaultKey`] and [`cipher`] (AES-256-GCM in the Privicore wire format,
 //!   streaming for any size), [`keys`] (the profile's Curve25519 key pair and its signed
 //!   public key).
