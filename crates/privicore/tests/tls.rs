@@ -300,6 +300,28 @@ async fn a_client_certificate_is_presented_on_both_connections() {
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert_eq!(api.accepted(), 0);
 
+    // The WebSocket alone (the API plain): refused without the certificate too.
+    let error = Client::builder()
+        .api_url(mock.api_url())
+        .ws_url(ws.wss())
+        .command_timeout(COMMAND_TIMEOUT)
+        .tls(test_ca())
+        .build()
+        .expect("client")
+        .provision(
+            "mtls-ws-refused@test",
+            SecretString::from(common::PASSWORD),
+            &KeyPair::generate(),
+        )
+        .await
+        .expect_err("the WebSocket without a client certificate is refused");
+    println!(
+        "websocket without client certificate: refused: {}",
+        chain(&error)
+    );
+    assert!(matches!(error, Error::WebSocketConnect { .. }), "{error:?}");
+    assert_eq!(ws.accepted(), 0);
+
     let with_identity = test_ca()
         .identity(CLIENT_CERT, CLIENT_KEY)
         .expect("the test client identity");
