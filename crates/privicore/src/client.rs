@@ -100,7 +100,7 @@ impl Client {
     pub(crate) fn from_config(config: Config) -> Result<Self> {
         let (http, transfer) = match &config.http_client {
             // The caller's client, as it is, for everything (see `ClientBuilder::http_client`).
-            Some(client) => (client.clone(), client.clone()),
+            Some(own) => (own.0.clone(), own.0.clone()),
             None => {
                 let http = config.tls.apply_to_http(
                     reqwest::Client::builder()

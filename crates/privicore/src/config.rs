@@ -22,7 +22,7 @@ pub(crate) struct Config {
     pub credentials: Option<(String, SecretString)>,
     pub tls: TlsConfig,
     /// The caller's HTTP client, used as it is for every HTTP call.
-    pub http_client: Option<reqwest::Client>,
+    pub http_client: Option<OwnHttpClient>,
 }
 
 /// Builds a [`Client`].
@@ -54,7 +54,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     credentials: Option<(String, SecretString)>,
     tls: TlsConfig,
-    http_client: Option<reqwest::Client>,
+    http_client: Option<OwnHttpClient>,
 }
 
 impl Default for ClientBuilder {
@@ -186,7 +186,7 @@ impl ClientBuilder {
     /// # Ok::<(), privicore::Error>(())
     /// ```
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.http_client = Some(OwnHttpClient(client));
         self
     }
 
@@ -219,6 +219,17 @@ impl ClientBuilder {
             tls: self.tls,
             http_client: self.http_client,
         })
+    }
+}
+
+/// The caller's reqwest client. Its `Debug` shows nothing of it: reqwest's prints the default
+/// headers, where a caller may have put a credential.
+#[derive(Clone)]
+pub(crate) struct OwnHttpClient(pub reqwest::Client);
+
+impl std::fmt::Debug for OwnHttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reqwest::Client { .. }")
     }
 }
 
@@ -282,6 +293,25 @@ mod tests {
             .expect("builds");
         assert_eq!(client.config().api_url.as_str(), "http://127.0.0.1:8009/");
         assert!(client.config().credentials.is_some());
+    }
+
+    #[test]
+    fn debug_does_not_show_the_callers_client() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-api-key",
+            reqwest::header::HeaderValue::from_static("s3cr3t-default-header"),
+        );
+        let own = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("a reqwest client");
+        let builder = ClientBuilder::default()
+            .api_url("http://h")
+            .http_client(own);
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("reqwest::Client { .. }"), "{shown}");
     }
 
     #[test]
