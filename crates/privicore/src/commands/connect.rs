@@ -169,6 +169,60 @@ mod tests {
         assert!(proxy_credentials(&anonymous).is_none());
     }
 
+    /// A proxy that reads one CONNECT head, answers `answer`, and hands the head back.
+    async fn one_shot_proxy(answer: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(socket.read_u8().await.expect("the CONNECT head"));
+            }
+            socket.write_all(answer.as_bytes()).await.expect("answered");
+            String::from_utf8(head).expect("text")
+        });
+        let url = Url::parse(&format!("http://user:pa%20ss@{addr}")).expect("proxy url");
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn a_refused_tunnel_is_an_error_naming_the_status() {
+        let (proxy, head) =
+            one_shot_proxy("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").await;
+        let route = Route {
+            tls: None,
+            proxy: Some(proxy),
+        };
+        let target = Url::parse("ws://privicore.test:8083/").expect("ws url");
+        let error = route.open(&target).await.expect_err("refused");
+        assert!(error.to_string().contains("with status 407"), "{error}");
+        let head = head.await.expect("the proxy ran");
+        assert!(
+            head.starts_with("CONNECT privicore.test:8083 HTTP/1.1\r\n"),
+            "{head}"
+        );
+        // base64("user:pa ss")
+        assert!(
+            head.contains("Proxy-Authorization: Basic dXNlcjpwYSBzcw==\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_proxy_that_does_not_speak_http_is_an_error() {
+        let (proxy, _head) = one_shot_proxy("SSH-2.0-OpenSSH\r\n\r\n").await;
+        let route = Route {
+            tls: None,
+            proxy: Some(proxy),
+        };
+        let target = Url::parse("ws://privicore.test:8083/").expect("ws url");
+        let error = route.open(&target).await.expect_err("not HTTP");
+        assert!(error.to_string().contains("did not answer"), "{error}");
+    }
+
     #[test]
     fn malformed_percent_escapes_are_refused() {
         assert_eq!(percent_decode("a%2"), None);
