@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use privicore_mock::Variant;
 
 const AFTER_HELP: &str = "\
 Environment:
@@ -58,6 +59,10 @@ pub enum Command {
     Oauth(OauthCommand),
     /// Run the embedded mock Privicore server in the foreground until Ctrl-C
     Mock(MockArgs),
+    /// Check a server with a short, safe sequence (log in, store a few bytes, read them back,
+    /// delete them, revoke the login) and report which wire variant it speaks at each open
+    /// point
+    Doctor(DoctorArgs),
 }
 
 /// Where the server is.
@@ -276,6 +281,19 @@ pub struct TokenFileArgs {
     pub token_file: Option<PathBuf>,
 }
 
+/// `privicore doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// Longest wait, in seconds, for the WebSocket to join and for each acknowledgement
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `privicore mock`.
 #[derive(Debug, Args)]
 pub struct MockArgs {
@@ -283,6 +301,21 @@ pub struct MockArgs {
     /// (0 picks four free ports)
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub port: u16,
+    /// The wire to speak where the sources allow more than one (docs/protocol.md §14):
+    /// `probe`, the live wire as the aligned probe describes it, or one other reading
+    #[arg(long, value_name = "NAME", default_value_t = Variant::Probe, value_parser = variants())]
+    pub variant: Variant,
+}
+
+/// The `--variant` names, each with its one-line summary for `--help`.
+fn variants() -> impl clap::builder::TypedValueParser<Value = Variant> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(
+        Variant::all()
+            .iter()
+            .map(|v| PossibleValue::new(v.name()).help(v.summary())),
+    )
+    .try_map(|name| name.parse::<Variant>())
 }
 
 #[cfg(test)]

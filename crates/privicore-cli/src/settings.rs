@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use privicore::{Client, Session, VaultKey};
+use privicore::{Client, ClientBuilder, Session, VaultKey};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::{LoginArgs, ServerArgs};
@@ -41,14 +41,26 @@ fn given(value: &Option<String>) -> Option<&str> {
 
 /// A client for the server named by `--api`/`--ws` or their environment variables.
 pub fn client(server: &ServerArgs) -> Result<Client> {
-    let api = given(&server.api).ok_or_else(|| {
+    Ok(builder(server)?.build()?)
+}
+
+/// A client builder for the server named by `--api`/`--ws` or their environment variables,
+/// for a command that sets more than the server.
+pub fn builder(server: &ServerArgs) -> Result<ClientBuilder> {
+    let (api, ws) = urls(server);
+    let api = api.ok_or_else(|| {
         CliError::new("no server given: pass --api URL or set PRIVICORE_API_URL (and --ws / PRIVICORE_WS_URL)")
     })?;
     let mut builder = Client::builder().api_url(api);
-    if let Some(ws) = given(&server.ws) {
+    if let Some(ws) = ws {
         builder = builder.ws_url(ws);
     }
-    Ok(builder.build()?)
+    Ok(builder)
+}
+
+/// The API and WebSocket URLs given (empty meaning not given).
+pub fn urls(server: &ServerArgs) -> (Option<&str>, Option<&str>) {
+    (given(&server.api), given(&server.ws))
 }
 
 /// The username from `--username` or `PRIVICORE_USERNAME`.

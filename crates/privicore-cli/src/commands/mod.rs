@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod demo;
+pub mod doctor;
 pub mod key;
 pub mod mock;
 pub mod oauth;
@@ -44,5 +45,6 @@ pub async fn run(command: Command) -> Result<()> {
         Command::Oauth(OauthCommand::Refresh(args)) => oauth::refresh(args).await,
         Command::Oauth(OauthCommand::Inspect(args)) => oauth::inspect(args).await,
         Command::Mock(args) => mock::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
     }
 }

@@ -11,7 +11,7 @@ use privicore::{FileTokenStore, OAuthTokens, TokenStore};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::cli::{AuthorizeArgs, InspectArgs, RefreshArgs, RegisterArgs};
+use crate::cli::{AuthorizeArgs, InspectArgs, RefreshArgs, RegisterArgs, ServerArgs};
 use crate::error::{CliError, Context, Result};
 use crate::{output, settings};
 
@@ -129,7 +129,14 @@ pub async fn authorize(args: AuthorizeArgs) -> Result<()> {
 /// before anything else happens (the old refresh token may be spent by then).
 pub async fn refresh(args: RefreshArgs) -> Result<()> {
     let path = settings::token_file(args.token_file.token_file, false)?;
-    let client = settings::client(&args.server)?;
+    // Without the WebSocket: refreshing needs none, and a session with one joins it at once,
+    // which refreshes an access token near its expiry in the background. That refresh would
+    // spend the refresh token, and the exit right after this one could cut it off before its
+    // successor is saved, leaving the file with a spent refresh token.
+    let client = settings::client(&ServerArgs {
+        ws: None,
+        ..args.server.clone()
+    })?;
     let store = Arc::new(FileTokenStore::new(&path));
     load(&store).await?;
     let session = client

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use privicore::{Client, KeyPair};
-use privicore_mock::MockServer;
+use privicore_mock::{MockServer, MockServerBuilder};
 use secrecy::SecretString;
 use tempfile::TempDir;
 
@@ -34,14 +34,17 @@ pub struct Mock {
 
 impl Mock {
     pub fn start() -> Self {
+        Self::start_with(MockServer::builder())
+    }
+
+    /// A mock with non-default settings (e.g. a wire variant).
+    pub fn start_with(builder: MockServerBuilder) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
-        let server = runtime
-            .block_on(MockServer::start())
-            .expect("the mock starts");
+        let server = runtime.block_on(builder.start()).expect("the mock starts");
         Self {
             runtime,
             server,

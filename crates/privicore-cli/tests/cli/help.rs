@@ -10,7 +10,7 @@ fn help_lists_every_command() {
     let assert = bare(dir.path()).arg("--help").assert().success();
     let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     for command in [
-        "demo", "profile", "store", "retrieve", "tokens", "key", "oauth", "mock",
+        "demo", "profile", "store", "retrieve", "tokens", "key", "oauth", "mock", "doctor",
     ] {
         assert!(
             out.contains(&format!("  {command} ")),
@@ -35,6 +35,7 @@ fn every_subcommand_has_help() {
         &["oauth", "refresh"],
         &["oauth", "inspect"],
         &["mock"],
+        &["doctor"],
     ] {
         bare(dir.path())
             .args(args)

@@ -8,6 +8,7 @@ mod common;
 
 mod data;
 mod demo;
+mod doctor;
 mod help;
 mod key;
 mod large;
@@ -16,3 +17,4 @@ mod oauth;
 mod profile;
 mod secrets;
 mod tokens;
+mod variants;

@@ -14,3 +14,4 @@ pub(crate) use connect::Route;
 pub use hub::DataReady;
 pub use id::CommandId;
 pub(crate) use id::{command_id, request_id};
+pub use status::CommandState;
