@@ -18,6 +18,9 @@
 //! * lists are [`Stream`](futures::Stream)s that prefetch the next page
 //!   ([`DataTokens::list`]);
 //! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
+//! * your own HTTP stack and TLS: [`ClientBuilder::http_client`] sends every HTTP call with
+//!   your `reqwest::Client`; [`ClientBuilder::tls`] adds trusted roots, a client certificate
+//!   and an HTTP proxy ([`TlsConfig`]) to the HTTP calls and the WebSocket alike;
 //! * the cryptography: [`VaultKey`] and [`cipher`] (AES-256-GCM in the Privicore wire format,
 //!   streaming for any size), [`keys`] (the profile's Curve25519 key pair and its signed
 //!   public key).
@@ -62,6 +65,7 @@ mod pipeline;
 mod provision;
 mod retry;
 mod session;
+mod tls;
 mod upload_target;
 mod vault;
 pub mod vault_key;
@@ -79,6 +83,7 @@ pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
+pub use tls::TlsConfig;
 pub use vault::{DEFAULT_INLINE_THRESHOLD, DataToken, StoreOptions, Vault};
 pub use vault_key::{KeyError, VaultKey};
 pub use wire_report::WireObservations;
@@ -86,15 +91,19 @@ pub use wire_report::WireObservations;
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;
 pub use privicore_api::types::DataTokenItem;
+/// The reqwest this crate is built with: build the client for
+/// [`ClientBuilder::http_client`] with it to be sure the versions match.
+pub use reqwest;
 
 /// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
-/// tests (`tests/properties.rs`). Not part of the API: hidden, unstable, may change at any
-/// time.
+/// tests (`tests/properties.rs`). Only built with the non-default `fuzzing` feature; not part
+/// of the supported API: unstable, may change in any release.
 ///
 /// Why it exists: these parsers read whatever a server sends (command ids, WebSocket frames,
 /// transfer URLs, request-status states, page envelopes), and must be fuzzed directly; they are
-/// private because users never call them, so this thin, hidden module is the only door in.
-#[doc(hidden)]
+/// private because users never call them, so this thin module, behind its own feature, is the
+/// only door in.
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing {
     use futures::stream::BoxStream;
 
