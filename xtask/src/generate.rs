@@ -10,7 +10,7 @@ use crate::examples;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use quote::quote;
 
-use crate::{mock_routes, operations, preflight};
+use crate::{handlers, mock_routes, operations, preflight, redact};
 
 /// Command-line options of `generate`.
 #[derive(Debug, Default)]
@@ -40,19 +40,48 @@ pub fn run(options: &Options) -> Result<(), String> {
         ));
     }
 
-    let outputs = [
+    let progenitor = progenitor_file(&spec)?;
+    let mut outputs = vec![
         (
-            CLIENT_OUT,
+            CLIENT_OUT.to_string(),
             format!(
                 "{HEADER}{}",
-                examples::compile_examples(&line_docs(&rustfmt(&client_source(&spec)?)?))?
+                examples::compile_examples(&line_docs(&rustfmt(&client_source(
+                    &spec,
+                    &progenitor
+                )?)?))?
             ),
         ),
-        (TABLE_OUT, rustfmt(&operations::render(&spec)?)?),
-        (MOCK_ROUTES_OUT, rustfmt(&mock_routes::render(&spec)?)?),
+        (TABLE_OUT.to_string(), rustfmt(&operations::render(&spec)?)?),
+        (
+            MOCK_ROUTES_OUT.to_string(),
+            rustfmt(&mock_routes::render(&spec)?)?,
+        ),
     ];
+    for (relative, contents) in handlers::render(&spec, &progenitor)? {
+        outputs.push((relative, rustfmt(&contents)?));
+    }
 
     let mut stale = Vec::new();
+    // A file left in the handlers' directory that the spec no longer produces is stale too.
+    let handler_dir = root.join(handlers::DIR);
+    if let Ok(entries) = std::fs::read_dir(&handler_dir) {
+        for entry in entries.flatten() {
+            let relative = format!("{}/{}", handlers::DIR, entry.file_name().to_string_lossy());
+            if !outputs.iter().any(|(path, _)| *path == relative) {
+                if options.check {
+                    stale.push(relative);
+                } else {
+                    std::fs::remove_file(entry.path())
+                        .map_err(|e| format!("cannot remove {relative}: {e}"))?;
+                    println!("removed {relative}");
+                }
+            }
+        }
+    } else if !options.check {
+        std::fs::create_dir_all(&handler_dir)
+            .map_err(|e| format!("cannot create {}: {e}", handlers::DIR))?;
+    }
     for (relative, contents) in &outputs {
         let path = root.join(relative);
         if options.check {
@@ -61,7 +90,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                 if options.verbose {
                     print_diff(relative, &current, contents);
                 }
-                stale.push(*relative);
+                stale.push(relative.clone());
             }
         } else {
             std::fs::write(&path, contents).map_err(|e| format!("cannot write {relative}: {e}"))?;
@@ -98,8 +127,26 @@ fn load_spec(path: &Path) -> Result<OpenAPI, String> {
     })
 }
 
+/// The raw client's source: progenitor's output, with a redacted `Debug` on every type that
+/// holds a secret (see `redact`).
+fn client_source(spec: &OpenAPI, progenitor: &syn::File) -> Result<String, String> {
+    let source = progenitor_impl::space_out_items(prettyplease::unparse(progenitor))
+        .map_err(|e| format!("cannot space out the generated code: {e}"))?;
+    let idents = handlers::body_structs(progenitor)?
+        .into_iter()
+        .map(|(name, fields)| {
+            let map = fields
+                .into_iter()
+                .map(|(wire, ident, _)| (wire, ident))
+                .collect();
+            (name, map)
+        })
+        .collect();
+    redact::redact(&source, &redact::secret_fields(spec), &idents)
+}
+
 /// Runs progenitor with the settings of docs/generation.md §3.
-fn client_source(spec: &OpenAPI) -> Result<String, String> {
+fn progenitor_file(spec: &OpenAPI) -> Result<syn::File, String> {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
@@ -118,10 +165,7 @@ fn client_source(spec: &OpenAPI) -> Result<String, String> {
             .to_string()
     })?
     .map_err(|e| format!("progenitor rejected the spec: {e}"))?;
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("progenitor produced unparsable code: {e}"))?;
-    progenitor_impl::space_out_items(prettyplease::unparse(&file))
-        .map_err(|e| format!("cannot space out the generated code: {e}"))
+    syn::parse2(tokens).map_err(|e| format!("progenitor produced unparsable code: {e}"))
 }
 
 /// Formats with the toolchain's stable rustfmt (prettyplease alone is not rustfmt-stable, and
@@ -159,7 +203,7 @@ fn rustfmt(source: &str) -> Result<String, String> {
 /// Inside an indented block comment every continuation line starts with the item's
 /// indentation, which rustdoc reads as an indented code block and tries to compile as a
 /// doctest. Line comments carry no such indentation.
-fn line_docs(source: &str) -> String {
+pub(crate) fn line_docs(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut lines = source.lines();
     while let Some(line) = lines.next() {

@@ -2,7 +2,8 @@
 //!
 //! `cargo xtask generate [--check] [-v]` checks `spec/privicore.yaml` against the rules
 //! progenitor needs (see `preflight`), generates the raw client with progenitor and writes it
-//! to `crates/privicore-api/src/`. With `--check` nothing is written: the command fails and
+//! to `crates/privicore-api/src/`, with the tables built from the spec (the mock's routes:
+//! `mock_routes`). With `--check` nothing is written: the command fails and
 //! names every stale file instead.
 //!
 //! `cargo xtask bench [--quick]` runs the benchmarks (see `bench`).
@@ -10,9 +11,12 @@
 mod bench;
 mod examples;
 mod generate;
+mod handlers;
+mod mirror;
 mod mock_routes;
 mod operations;
 mod preflight;
+mod redact;
 
 use std::process::ExitCode;
 
@@ -20,6 +24,8 @@ const USAGE: &str = "usage: cargo xtask generate [--check] [-v|--verbose]
        cargo xtask bench [--quick]
 
   generate    check spec/privicore.yaml, run progenitor, write crates/privicore-api/src/generated*.rs
+              the typed group handlers in crates/privicore/src/generated/ and the mock's
+              route table crates/privicore-mock/src/generated_routes.rs
   --check     write nothing; fail if a checked-in file differs from what the spec produces
   -v          with --check, print a diff of each stale file
   bench       run the benchmarks (--quick: under two minutes); see `cargo xtask bench --help`";

@@ -38,6 +38,7 @@ pub fn render(spec: &OpenAPI) -> Result<String, String> {
             Some("inferred") => "Inferred",
             other => return Err(format!("{id}: x-privicore-source is {other:?}")),
         };
+        let idempotent = idempotent_of(op, kind).map_err(|e| format!("{id}: {e}"))?;
         rows.push((
             id.to_string(),
             method.to_uppercase(),
@@ -46,6 +47,7 @@ pub fn render(spec: &OpenAPI) -> Result<String, String> {
             auth,
             kind,
             source,
+            idempotent,
         ));
     }
     rows.sort();
@@ -57,16 +59,31 @@ pub fn render(spec: &OpenAPI) -> Result<String, String> {
          /// Every operation of the spec, sorted by operation id.\n\
          pub static OPERATIONS: &[OperationMeta] = &[\n",
     );
-    for (id, method, path, tag, auth, kind, source) in rows {
+    for (id, method, path, tag, auth, kind, source, idempotent) in rows {
         writeln!(
             out,
             "OperationMeta {{ id: {id:?}, method: {method:?}, path: {path:?}, tag: {tag:?}, \
-             auth: Auth::{auth}, kind: Kind::{kind}, source: Source::{source} }},"
+             auth: Auth::{auth}, kind: Kind::{kind}, source: Source::{source}, \
+             idempotent: {idempotent} }},"
         )
         .map_err(|e| e.to_string())?;
     }
     out.push_str("];\n");
     Ok(out)
+}
+
+/// `x-privicore-idempotent`: whether a synchronous POST may be sent again after a transport
+/// error (a read that happens to be a POST, or the log-in). GETs are safe by their method; a
+/// command never is, since Privicore has no idempotency keys, so the flag is refused there.
+fn idempotent_of(op: &openapiv3::Operation, kind: &str) -> Result<bool, String> {
+    match op.extensions.get("x-privicore-idempotent") {
+        None => Ok(false),
+        Some(serde_json::Value::Bool(flag)) if *flag && kind != "Sync" => Err(format!(
+            "x-privicore-idempotent on a {kind} operation (only synchronous calls may be retried)"
+        )),
+        Some(serde_json::Value::Bool(flag)) => Ok(*flag),
+        Some(other) => Err(format!("x-privicore-idempotent is {other}, not a boolean")),
+    }
 }
 
 /// Maps an operation's `security` to the credential the hooks must send.

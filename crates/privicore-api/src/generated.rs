@@ -77,12 +77,20 @@ pub mod types {
     }
 
     ///`AuthenticateBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct AuthenticateBody {
         ///Profile password.
         pub password: ::std::string::String,
         ///Profile login name.
         pub username: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for AuthenticateBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthenticateBody")
+                .field("password", &format_args!("[redacted]"))
+                .field("username", &self.username)
+                .finish()
+        }
     }
 
     impl AuthenticateBody {
@@ -132,7 +140,7 @@ pub mod types {
     }
 
     ///An OAuth authorization code.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct AuthorizationCode {
         ///Authorization code, to exchange before `expiresAt`.
         #[serde(rename = "authorizationCode")]
@@ -153,6 +161,16 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub nonce: ::std::option::Option<::std::string::String>,
     }
+    impl ::std::fmt::Debug for AuthorizationCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthorizationCode")
+                .field("authorization_code", &format_args!("[redacted]"))
+                .field("client_id", &self.client_id)
+                .field("expires_at", &self.expires_at)
+                .field("nonce", &self.nonce)
+                .finish()
+        }
+    }
 
     impl AuthorizationCode {
         pub fn builder() -> builder::AuthorizationCode {
@@ -161,7 +179,7 @@ pub mod types {
     }
 
     ///A profile authorization token.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct AuthorizationToken {
         ///Short-lived profile token, sent in `X-DPT-AUTHORIZATION`.
         #[serde(rename = "authorizationToken")]
@@ -169,6 +187,14 @@ pub mod types {
         ///When the token expires (ISO-8601 with offset).
         #[serde(rename = "expiresAt")]
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ::std::fmt::Debug for AuthorizationToken {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthorizationToken")
+                .field("authorization_token", &format_args!("[redacted]"))
+                .field("expires_at", &self.expires_at)
+                .finish()
+        }
     }
 
     impl AuthorizationToken {
@@ -178,7 +204,7 @@ pub mod types {
     }
 
     ///`ChangePasswordBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct ChangePasswordBody {
         ///The current password.
         #[serde(rename = "currentPassword")]
@@ -186,6 +212,14 @@ pub mod types {
         ///The new password.
         #[serde(rename = "newPassword")]
         pub new_password: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for ChangePasswordBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ChangePasswordBody")
+                .field("current_password", &format_args!("[redacted]"))
+                .field("new_password", &format_args!("[redacted]"))
+                .finish()
+        }
     }
 
     impl ChangePasswordBody {
@@ -294,7 +328,7 @@ pub mod types {
     }
 
     ///`CreateDirectoryUserBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct CreateDirectoryUserBody {
         ///Directory id.
         #[serde(rename = "directoryId")]
@@ -303,6 +337,15 @@ pub mod types {
         pub password: ::std::string::String,
         ///Login name of the new directory user.
         pub username: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for CreateDirectoryUserBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("CreateDirectoryUserBody")
+                .field("directory_id", &self.directory_id)
+                .field("password", &format_args!("[redacted]"))
+                .field("username", &self.username)
+                .finish()
+        }
     }
 
     impl CreateDirectoryUserBody {
@@ -497,7 +540,7 @@ pub mod types {
     }
 
     ///Configuration of a device. Contains secrets. Note the hyphenated keys.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct DeviceConfiguration {
         ///OAuth client id of the device.
         #[serde(
@@ -538,6 +581,19 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub rabbit_user: ::std::option::Option<::std::string::String>,
+    }
+    impl ::std::fmt::Debug for DeviceConfiguration {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("DeviceConfiguration")
+                .field("client_id", &self.client_id)
+                .field("client_secret", &format_args!("[redacted]"))
+                .field("device_identifier", &self.device_identifier)
+                .field("rabbit_host", &self.rabbit_host)
+                .field("rabbit_pass", &format_args!("[redacted]"))
+                .field("rabbit_port", &self.rabbit_port)
+                .field("rabbit_user", &self.rabbit_user)
+                .finish()
+        }
     }
 
     impl DeviceConfiguration {
@@ -830,7 +886,7 @@ pub mod types {
     }
 
     ///A server-generated key pair (inferred; prefer local generation).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct GeneratedKeyPair {
         ///Curve25519 private key, 64 hex characters.
         #[serde(rename = "privateKey")]
@@ -838,6 +894,14 @@ pub mod types {
         ///Signed public key (200 hex characters).
         #[serde(rename = "publicKey")]
         pub public_key: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for GeneratedKeyPair {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("GeneratedKeyPair")
+                .field("private_key", &format_args!("[redacted]"))
+                .field("public_key", &self.public_key)
+                .finish()
+        }
     }
 
     impl GeneratedKeyPair {
@@ -877,7 +941,7 @@ pub mod types {
     }
 
     ///OAuth access and refresh tokens (obtain and refresh share this shape).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct OAuthAccessToken {
         ///OAuth client id.
         #[serde(
@@ -912,6 +976,19 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub type_: ::std::option::Option<::std::string::String>,
+    }
+    impl ::std::fmt::Debug for OAuthAccessToken {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("OAuthAccessToken")
+                .field("client_id", &self.client_id)
+                .field("expires_at", &self.expires_at)
+                .field("refresh_token", &format_args!("[redacted]"))
+                .field("refresh_token_expires_at", &self.refresh_token_expires_at)
+                .field("scope", &self.scope)
+                .field("token", &format_args!("[redacted]"))
+                .field("type_", &self.type_)
+                .finish()
+        }
     }
 
     impl OAuthAccessToken {
@@ -952,7 +1029,7 @@ pub mod types {
     }
 
     ///Client credentials of an OAuth application.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct OAuthApplicationConfiguration {
         ///Application id.
         #[serde(
@@ -975,6 +1052,17 @@ pub mod types {
         ///Registered scopes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<::std::string::String>,
+    }
+    impl ::std::fmt::Debug for OAuthApplicationConfiguration {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("OAuthApplicationConfiguration")
+                .field("application_id", &self.application_id)
+                .field("client_id", &self.client_id)
+                .field("client_secret", &format_args!("[redacted]"))
+                .field("redirect_uri", &self.redirect_uri)
+                .field("scopes", &self.scopes)
+                .finish()
+        }
     }
 
     impl OAuthApplicationConfiguration {
@@ -1016,10 +1104,17 @@ pub mod types {
     }
 
     ///`ObtainOauthAccessTokenBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct ObtainOauthAccessTokenBody {
         ///Authorization code from retrieve-authorization-code.
         pub authorization_code: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for ObtainOauthAccessTokenBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ObtainOauthAccessTokenBody")
+                .field("authorization_code", &format_args!("[redacted]"))
+                .finish()
+        }
     }
 
     impl ObtainOauthAccessTokenBody {
@@ -1301,10 +1396,17 @@ pub mod types {
     }
 
     ///`RefreshOauthAccessTokenBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct RefreshOauthAccessTokenBody {
         ///The current refresh token.
         pub refresh_token: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for RefreshOauthAccessTokenBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("RefreshOauthAccessTokenBody")
+                .field("refresh_token", &format_args!("[redacted]"))
+                .finish()
+        }
     }
 
     impl RefreshOauthAccessTokenBody {
@@ -1398,12 +1500,20 @@ pub mod types {
     }
 
     ///`RegisterProfileBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct RegisterProfileBody {
         ///Password of the new profile.
         pub password: ::std::string::String,
         ///Login name of the new profile.
         pub username: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for RegisterProfileBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("RegisterProfileBody")
+                .field("password", &format_args!("[redacted]"))
+                .field("username", &self.username)
+                .finish()
+        }
     }
 
     impl RegisterProfileBody {
@@ -1678,7 +1788,7 @@ pub mod types {
     }
 
     ///`SetDirectoryProfilePasswordBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct SetDirectoryProfilePasswordBody {
         ///Directory id.
         #[serde(rename = "directoryId")]
@@ -1688,6 +1798,15 @@ pub mod types {
         ///Profile id of the user.
         #[serde(rename = "profileId")]
         pub profile_id: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for SetDirectoryProfilePasswordBody {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("SetDirectoryProfilePasswordBody")
+                .field("directory_id", &self.directory_id)
+                .field("password", &format_args!("[redacted]"))
+                .field("profile_id", &self.profile_id)
+                .finish()
+        }
     }
 
     impl SetDirectoryProfilePasswordBody {
@@ -1896,7 +2015,7 @@ pub mod types {
     }
 
     ///A temporary data token and how to upload to it. The sources disagree on the upload fields (docs/protocol.md §6.2, §14.1): all are optional and the SDK accepts each form.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
     pub struct TemporaryDataToken {
         ///Single-use stream authentication token, sent as the `auth` query parameter (official "Upstream file via stream auth" page).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1918,6 +2037,18 @@ pub mod types {
         pub stream_url: ::std::option::Option<::std::string::String>,
         ///Temporary data token.
         pub token: ::std::string::String,
+    }
+    impl ::std::fmt::Debug for TemporaryDataToken {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("TemporaryDataToken")
+                .field("auth", &format_args!("[redacted]"))
+                .field("stream", &format_args!("[redacted]"))
+                .field("stream_server_id", &self.stream_server_id)
+                .field("stream_server_port", &self.stream_server_port)
+                .field("stream_url", &format_args!("[redacted]"))
+                .field("token", &self.token)
+                .finish()
+        }
     }
 
     impl TemporaryDataToken {
@@ -2403,10 +2534,18 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthenticateBody {
             password: ::std::result::Result<::std::string::String, ::std::string::String>,
             username: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for AuthenticateBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthenticateBody")
+                    .field("password", &format_args!("[redacted]"))
+                    .field("username", &self.username)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for AuthenticateBody {
@@ -2524,7 +2663,7 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthorizationCode {
             authorization_code: ::std::result::Result<::std::string::String, ::std::string::String>,
             client_id: ::std::result::Result<
@@ -2539,6 +2678,16 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+        }
+        impl ::std::fmt::Debug for AuthorizationCode {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthorizationCode")
+                    .field("authorization_code", &format_args!("[redacted]"))
+                    .field("client_id", &self.client_id)
+                    .field("expires_at", &self.expires_at)
+                    .field("nonce", &self.nonce)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for AuthorizationCode {
@@ -2622,7 +2771,7 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthorizationToken {
             authorization_token:
                 ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -2630,6 +2779,14 @@ pub mod types {
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
+        }
+        impl ::std::fmt::Debug for AuthorizationToken {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthorizationToken")
+                    .field("authorization_token", &format_args!("[redacted]"))
+                    .field("expires_at", &self.expires_at)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for AuthorizationToken {
@@ -2687,10 +2844,18 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct ChangePasswordBody {
             current_password: ::std::result::Result<::std::string::String, ::std::string::String>,
             new_password: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for ChangePasswordBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("ChangePasswordBody")
+                    .field("current_password", &format_args!("[redacted]"))
+                    .field("new_password", &format_args!("[redacted]"))
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for ChangePasswordBody {
@@ -3087,11 +3252,20 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct CreateDirectoryUserBody {
             directory_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             password: ::std::result::Result<::std::string::String, ::std::string::String>,
             username: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for CreateDirectoryUserBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("CreateDirectoryUserBody")
+                    .field("directory_id", &self.directory_id)
+                    .field("password", &format_args!("[redacted]"))
+                    .field("username", &self.username)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for CreateDirectoryUserBody {
@@ -3879,7 +4053,7 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct DeviceConfiguration {
             client_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3906,6 +4080,19 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+        }
+        impl ::std::fmt::Debug for DeviceConfiguration {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("DeviceConfiguration")
+                    .field("client_id", &self.client_id)
+                    .field("client_secret", &format_args!("[redacted]"))
+                    .field("device_identifier", &self.device_identifier)
+                    .field("rabbit_host", &self.rabbit_host)
+                    .field("rabbit_pass", &format_args!("[redacted]"))
+                    .field("rabbit_port", &self.rabbit_port)
+                    .field("rabbit_user", &self.rabbit_user)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for DeviceConfiguration {
@@ -4618,10 +4805,18 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct GeneratedKeyPair {
             private_key: ::std::result::Result<::std::string::String, ::std::string::String>,
             public_key: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for GeneratedKeyPair {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("GeneratedKeyPair")
+                    .field("private_key", &format_args!("[redacted]"))
+                    .field("public_key", &self.public_key)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for GeneratedKeyPair {
@@ -4784,7 +4979,7 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct OAuthAccessToken {
             client_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4811,6 +5006,19 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+        }
+        impl ::std::fmt::Debug for OAuthAccessToken {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("OAuthAccessToken")
+                    .field("client_id", &self.client_id)
+                    .field("expires_at", &self.expires_at)
+                    .field("refresh_token", &format_args!("[redacted]"))
+                    .field("refresh_token_expires_at", &self.refresh_token_expires_at)
+                    .field("scope", &self.scope)
+                    .field("token", &format_args!("[redacted]"))
+                    .field("type_", &self.type_)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for OAuthAccessToken {
@@ -5043,7 +5251,7 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct OAuthApplicationConfiguration {
             application_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -5059,6 +5267,17 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+        }
+        impl ::std::fmt::Debug for OAuthApplicationConfiguration {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("OAuthApplicationConfiguration")
+                    .field("application_id", &self.application_id)
+                    .field("client_id", &self.client_id)
+                    .field("client_secret", &format_args!("[redacted]"))
+                    .field("redirect_uri", &self.redirect_uri)
+                    .field("scopes", &self.scopes)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for OAuthApplicationConfiguration {
@@ -5279,9 +5498,16 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct ObtainOauthAccessTokenBody {
             authorization_code: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for ObtainOauthAccessTokenBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("ObtainOauthAccessTokenBody")
+                    .field("authorization_code", &format_args!("[redacted]"))
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for ObtainOauthAccessTokenBody {
@@ -5994,9 +6220,16 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct RefreshOauthAccessTokenBody {
             refresh_token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for RefreshOauthAccessTokenBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("RefreshOauthAccessTokenBody")
+                    .field("refresh_token", &format_args!("[redacted]"))
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for RefreshOauthAccessTokenBody {
@@ -6332,10 +6565,18 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct RegisterProfileBody {
             password: ::std::result::Result<::std::string::String, ::std::string::String>,
             username: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for RegisterProfileBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("RegisterProfileBody")
+                    .field("password", &format_args!("[redacted]"))
+                    .field("username", &self.username)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for RegisterProfileBody {
@@ -7066,11 +7307,20 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct SetDirectoryProfilePasswordBody {
             directory_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             password: ::std::result::Result<::std::string::String, ::std::string::String>,
             profile_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for SetDirectoryProfilePasswordBody {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("SetDirectoryProfilePasswordBody")
+                    .field("directory_id", &self.directory_id)
+                    .field("password", &format_args!("[redacted]"))
+                    .field("profile_id", &self.profile_id)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for SetDirectoryProfilePasswordBody {
@@ -7538,7 +7788,7 @@ pub mod types {
             }
         }
 
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct TemporaryDataToken {
             auth: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -7561,6 +7811,18 @@ pub mod types {
                 ::std::string::String,
             >,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::fmt::Debug for TemporaryDataToken {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("TemporaryDataToken")
+                    .field("auth", &format_args!("[redacted]"))
+                    .field("stream", &format_args!("[redacted]"))
+                    .field("stream_server_id", &self.stream_server_id)
+                    .field("stream_server_port", &self.stream_server_port)
+                    .field("stream_url", &format_args!("[redacted]"))
+                    .field("token", &self.token)
+                    .finish()
+            }
         }
 
         impl ::std::default::Default for TemporaryDataToken {

@@ -12,6 +12,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "add_directory_storage_device",
@@ -21,6 +22,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "approve_device",
@@ -30,6 +32,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "authenticate",
@@ -39,6 +42,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::None,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: true,
     },
     OperationMeta {
         id: "change_password",
@@ -48,6 +52,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "check_pool_status",
@@ -57,6 +62,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "check_server_health",
@@ -66,6 +72,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::None,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "configure_device_meta",
@@ -75,6 +82,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "configure_file_meta",
@@ -84,6 +92,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "configure_risk_meta",
@@ -93,6 +102,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "create_directory_profile_device",
@@ -102,6 +112,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "create_directory_user",
@@ -111,6 +122,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "create_directory_voting_pool",
@@ -120,6 +132,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "create_voting",
@@ -129,6 +142,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "data_token_transaction_statistics",
@@ -138,6 +152,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "deactivate_policy",
@@ -147,6 +162,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "delete_data",
@@ -156,6 +172,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "delete_policy",
@@ -165,6 +182,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "directory_profiles_info",
@@ -174,6 +192,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "download_data",
@@ -183,6 +202,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::StreamQuery,
         kind: Kind::Stream,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "exchange_data_for_token",
@@ -192,6 +212,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "generate_key_pair",
@@ -201,6 +222,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "generate_token_qr",
@@ -210,6 +232,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "invite_profile",
@@ -219,6 +242,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_active_policies",
@@ -228,6 +252,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_assigned_directories",
@@ -237,6 +262,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_authenticators",
@@ -246,6 +272,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_data_tokens",
@@ -255,6 +282,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_directory_devices",
@@ -264,6 +292,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_directory_invites",
@@ -273,6 +302,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_directory_users",
@@ -282,6 +312,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_inactive_policies",
@@ -291,6 +322,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_oauth_applications",
@@ -300,6 +332,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_owned_directories",
@@ -309,6 +342,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_policy_templates",
@@ -318,6 +352,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_profile_devices",
@@ -327,6 +362,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_storage_devices",
@@ -336,6 +372,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "list_voting_configurations",
@@ -345,6 +382,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "obtain_oauth_access_token",
@@ -354,6 +392,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::OAuthClientBasic,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "process_directory_invitation",
@@ -363,6 +402,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "reauthorize_authorization_token",
@@ -372,6 +412,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "refresh_oauth_access_token",
@@ -381,6 +422,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::OAuthTokenBasic,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_authenticator",
@@ -390,6 +432,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_directory",
@@ -399,6 +442,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_oauth_application",
@@ -408,6 +452,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_policy",
@@ -417,6 +462,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_profile",
@@ -426,6 +472,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::None,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_public_key",
@@ -435,6 +482,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_storage_device",
@@ -444,6 +492,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "register_voting_configuration",
@@ -453,6 +502,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "reject_device",
@@ -462,6 +512,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "remove_authenticator",
@@ -471,6 +522,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "remove_device",
@@ -480,6 +532,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "remove_storage_device",
@@ -489,6 +542,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "request_command_status",
@@ -498,6 +552,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::OptionalProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: true,
     },
     OperationMeta {
         id: "request_data",
@@ -507,6 +562,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncRequest,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "request_oauth_authorization_code",
@@ -516,6 +572,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "request_unique_identifier",
@@ -525,6 +582,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "reserve_token_space",
@@ -534,6 +592,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_cab_public_key",
@@ -543,6 +602,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_device_configuration",
@@ -552,6 +612,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_directory",
@@ -561,6 +622,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_directory_profile",
@@ -570,6 +632,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_oauth_application_configuration",
@@ -579,6 +642,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_oauth_application_scope",
@@ -588,6 +652,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::OAuthTokenBasic,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_oauth_authorization_code",
@@ -597,6 +662,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::OAuthClientBasic,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_policy",
@@ -606,6 +672,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_profile_id",
@@ -615,6 +682,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_public_key",
@@ -624,6 +692,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_temporary_data_token",
@@ -633,6 +702,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_token_expiry",
@@ -642,6 +712,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: true,
     },
     OperationMeta {
         id: "retrieve_unique_identifier",
@@ -651,6 +722,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_voting_configuration",
@@ -660,6 +732,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "retrieve_voting_strategy",
@@ -669,6 +742,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "revoke_authorization_token",
@@ -678,6 +752,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::Sync,
         source: Source::Probe,
+        idempotent: false,
     },
     OperationMeta {
         id: "set_directory_profile_password",
@@ -687,6 +762,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "set_maximum_voting_attempts",
@@ -696,6 +772,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "set_quorum_size",
@@ -705,6 +782,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "set_quorum_strategy",
@@ -714,6 +792,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "set_voting_time_limit",
@@ -723,6 +802,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "store_directory_meta",
@@ -732,6 +812,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "synchronize_storage_device",
@@ -741,6 +822,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "update_data_token",
@@ -750,6 +832,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Documented,
+        idempotent: false,
     },
     OperationMeta {
         id: "update_directory_user",
@@ -759,6 +842,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "update_voting_configuration",
@@ -768,6 +852,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
         source: Source::Inferred,
+        idempotent: false,
     },
     OperationMeta {
         id: "upload_stream",
@@ -777,5 +862,6 @@ pub static OPERATIONS: &[OperationMeta] = &[
         auth: Auth::StreamQuery,
         kind: Kind::Stream,
         source: Source::Documented,
+        idempotent: false,
     },
 ];

@@ -63,6 +63,9 @@ pub struct OperationMeta {
     pub kind: Kind,
     /// How well it is attested.
     pub source: Source,
+    /// `x-privicore-idempotent`: a synchronous POST that is safe to send again (a read that
+    /// is a POST, or the log-in). GETs are safe by their method and do not carry the flag.
+    pub idempotent: bool,
 }
 
 /// Looks an operation up by its id.

@@ -121,6 +121,7 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+#[cfg(feature = "mock")]
 impl From<privicore_mock::Error> for CliError {
     fn from(error: privicore_mock::Error) -> Self {
         Self::new(error.to_string())

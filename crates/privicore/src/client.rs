@@ -17,7 +17,7 @@ use crate::auth::oauth::OAuthAuth;
 use crate::auth::placement::PlacementChoice;
 use crate::auth::profile::ProfileAuth;
 use crate::auth::store::{OAuthTokens, TokenStore};
-use crate::commands::{self, status};
+use crate::commands::{self, Route, status};
 use crate::config::{self, Config};
 use crate::error::{self, ErrorBody};
 use crate::oauth::OAuthClient;
@@ -54,6 +54,8 @@ struct Shared {
     config: Config,
     http: reqwest::Client,
     transfer: reqwest::Client,
+    /// How the acknowledgement WebSocket is opened (TLS settings, proxy).
+    ws_route: Route,
     anonymous: privicore_api::Client,
     /// The request-status method the server was found to route (see
     /// [`status`](crate::commands::status)): 0 not yet known, else a [`status_code`] value.
@@ -105,19 +107,33 @@ impl Client {
     }
 
     pub(crate) fn from_config(config: Config) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(config.user_agent.clone())
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        // Transfers may take long: no total timeout, but every read must make progress.
-        let transfer = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.request_timeout)
-            .user_agent(config.user_agent.clone())
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let (http, transfer) = match &config.http_client {
+            // The caller's client, as it is, for everything (see `ClientBuilder::http_client`).
+            Some(own) => (own.0.clone(), own.0.clone()),
+            None => {
+                let http = config.tls.apply_to_http(
+                    reqwest::Client::builder()
+                        .timeout(config.request_timeout)
+                        .connect_timeout(config.connect_timeout)
+                        .user_agent(config.user_agent.clone()),
+                )?;
+                // Transfers may take long: no total timeout, but every read must make progress.
+                let transfer = config.tls.apply_to_http(
+                    reqwest::Client::builder()
+                        .connect_timeout(config.connect_timeout)
+                        .read_timeout(config.request_timeout)
+                        .user_agent(config.user_agent.clone()),
+                )?;
+                (build_http(http)?, build_http(transfer)?)
+            }
+        };
+        let ws_route = Route {
+            tls: match &config.ws_url {
+                Some(url) if url.scheme() == "wss" => Some(config.tls.websocket_config()?),
+                _ => None,
+            },
+            proxy: config.tls.proxy_url().cloned(),
+        };
         let wire = Recorder::default();
         let anonymous = privicore_api::Client::new_with_client(
             api_base(&config),
@@ -128,6 +144,7 @@ impl Client {
             shared: Arc::new(Shared {
                 http,
                 transfer,
+                ws_route,
                 anonymous,
                 status_method: AtomicU8::new(0),
                 wire,
@@ -152,6 +169,11 @@ impl Client {
     /// The HTTP client of API calls (for the few requests sent without the generated client).
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.shared.http
+    }
+
+    /// How the acknowledgement WebSocket is opened.
+    pub(crate) fn ws_route(&self) -> Route {
+        self.shared.ws_route.clone()
     }
 
     /// The request-status method this client found routed, if one was found yet.
@@ -279,7 +301,7 @@ impl Client {
         password: SecretString,
     ) -> Result<Session> {
         let auth = ProfileAuth::login(self.clone(), username.into(), password).await?;
-        Ok(Session::profile(self.clone(), auth))
+        Ok(Session::with_profile(self.clone(), auth))
     }
 
     /// Logs in with the credentials the client was built with
@@ -441,6 +463,12 @@ impl Client {
         .instrument(span)
         .await
     }
+}
+
+fn build_http(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// The API base URL without a trailing slash (the generated client appends `/path`).

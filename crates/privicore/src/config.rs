@@ -1,4 +1,5 @@
-//! Building a [`Client`]: URLs, timeouts, user agent, retries, AES-GCM engine.
+//! Building a [`Client`]: URLs, timeouts, user agent, retries, AES-GCM engine, the HTTP
+//! client and TLS.
 
 use std::time::Duration;
 
@@ -6,7 +7,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::cipher::Engine;
-use crate::{Client, Error, OAuthTokenPlacement, Result, RetryPolicy};
+use crate::{Client, Error, OAuthTokenPlacement, Result, RetryPolicy, TlsConfig};
 
 /// Everything a [`Client`] is configured with. Built by [`ClientBuilder`].
 #[derive(Clone, Debug)]
@@ -21,6 +22,9 @@ pub(crate) struct Config {
     pub user_agent: String,
     pub retry: RetryPolicy,
     pub credentials: Option<(String, SecretString)>,
+    pub tls: TlsConfig,
+    /// The caller's HTTP client, used as it is for every HTTP call.
+    pub http_client: Option<OwnHttpClient>,
     pub oauth_token_placement: OAuthTokenPlacement,
     /// The engine the vault encrypts and decrypts with, resolved (never `Auto`).
     pub gcm_engine: Engine,
@@ -54,6 +58,8 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     credentials: Option<(String, SecretString)>,
+    tls: TlsConfig,
+    http_client: Option<OwnHttpClient>,
     oauth_token_placement: OAuthTokenPlacement,
     gcm_engine: Option<Engine>,
 }
@@ -71,6 +77,8 @@ impl Default for ClientBuilder {
             user_agent: concat!("privicore-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryPolicy::default(),
             credentials: None,
+            tls: TlsConfig::default(),
+            http_client: None,
             oauth_token_placement: OAuthTokenPlacement::default(),
             gcm_engine: None,
         }
@@ -93,13 +101,15 @@ impl ClientBuilder {
     }
 
     /// Total time one HTTP request may take (default 30 s). Stream transfers use their own,
-    /// per-read timeout instead, so large payloads are not cut off.
+    /// per-read timeout instead, so large payloads are not cut off. Not applied to a client
+    /// given with [`http_client`](ClientBuilder::http_client).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
-    /// Time to establish a connection (default 10 s).
+    /// Time to establish a connection (default 10 s): HTTP connections (unless the client is
+    /// [your own](ClientBuilder::http_client)) and each attempt to open the WebSocket.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -123,7 +133,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header (default `privicore-rs/<version>`).
+    /// The `User-Agent` header (default `privicore-rs/<version>`). Not applied to a client
+    /// given with [`http_client`](ClientBuilder::http_client).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
@@ -138,6 +149,54 @@ impl ClientBuilder {
     /// Default profile credentials, used by [`Client::login_configured`].
     pub fn credentials(mut self, username: impl Into<String>, password: SecretString) -> Self {
         self.credentials = Some((username.into(), password));
+        self
+    }
+
+    /// TLS and proxy settings (extra trusted roots, a client certificate, an HTTP proxy) for
+    /// the HTTP client the SDK builds **and** for the WebSocket. See [`TlsConfig`].
+    ///
+    /// With [`http_client`](ClientBuilder::http_client) as well, these settings apply to the
+    /// WebSocket only: a built reqwest client cannot be read or changed, so configure yours
+    /// with the same roots, certificate and proxy.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Sends every HTTP call (API calls, request-status polls, stream uploads and downloads)
+    /// with `client` instead of one the SDK builds: your connection pool, TLS roots, proxy,
+    /// middleware-free defaults and headers.
+    ///
+    /// Your client is used as it is, so the SDK's HTTP settings do not apply to it:
+    /// [`request_timeout`](ClientBuilder::request_timeout),
+    /// [`connect_timeout`](ClientBuilder::connect_timeout) (for HTTP),
+    /// [`user_agent`](ClientBuilder::user_agent) and the HTTP side of
+    /// [`tls`](ClientBuilder::tls) are yours to set on it. Give it a total or a read timeout:
+    /// without one a stalled server can make a call wait forever. (Stream transfers can be
+    /// long: a per-read timeout, `read_timeout`, suits them better than a total one.)
+    ///
+    /// The WebSocket is not an HTTP call and cannot use your client's settings: its TLS and
+    /// proxy come from [`tls`](ClientBuilder::tls), its connect timeout from
+    /// [`connect_timeout`](ClientBuilder::connect_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use privicore::Client;
+    ///
+    /// let http = privicore::reqwest::Client::builder()
+    ///     .timeout(Duration::from_secs(30))
+    ///     .connect_timeout(Duration::from_secs(5))
+    ///     .build()
+    ///     .expect("a reqwest client");
+    /// let client = Client::builder()
+    ///     .api_url("https://sandbox.privicore.com:9009")
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), privicore::Error>(())
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(OwnHttpClient(client));
         self
     }
 
@@ -172,7 +231,8 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the API URL is missing or a URL does not parse;
+    /// [`Error::Config`] when the API URL is missing, a URL does not parse, or the TLS
+    /// settings cannot be applied (e.g. no trusted roots at all);
     /// [`Error::Cipher`] when the AES-GCM engine (set here or by `PRIVICORE_GCM_ENGINE`) is
     /// unknown or cannot run on this processor.
     pub fn build(self) -> Result<Client> {
@@ -200,9 +260,22 @@ impl ClientBuilder {
             user_agent: self.user_agent,
             retry: self.retry,
             credentials: self.credentials,
+            tls: self.tls,
+            http_client: self.http_client,
             oauth_token_placement: self.oauth_token_placement,
             gcm_engine,
         })
+    }
+}
+
+/// The caller's reqwest client. Its `Debug` shows nothing of it: reqwest's prints the default
+/// headers, where a caller may have put a credential.
+#[derive(Clone)]
+pub(crate) struct OwnHttpClient(pub reqwest::Client);
+
+impl std::fmt::Debug for OwnHttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reqwest::Client { .. }")
     }
 }
 
@@ -268,6 +341,25 @@ mod tests {
             .expect("builds");
         assert_eq!(client.config().api_url.as_str(), "http://127.0.0.1:8009/");
         assert!(client.config().credentials.is_some());
+    }
+
+    #[test]
+    fn debug_does_not_show_the_callers_client() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-api-key",
+            reqwest::header::HeaderValue::from_static("s3cr3t-default-header"),
+        );
+        let own = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("a reqwest client");
+        let builder = ClientBuilder::default()
+            .api_url("http://h")
+            .http_client(own);
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("reqwest::Client { .. }"), "{shown}");
     }
 
     #[test]

@@ -20,6 +20,11 @@ impl DataTokens {
         Self { session }
     }
 
+    /// The session the generated data-token operations (`generated/data_token.rs`) run on.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
     /// Lists the session's data tokens, page by page.
     ///
     /// ```no_run

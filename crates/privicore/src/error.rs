@@ -108,6 +108,20 @@ pub enum Error {
     /// The WebSocket that carries acknowledgements failed.
     #[error("websocket: {0}")]
     WebSocket(String),
+    /// The WebSocket that carries acknowledgements could not be opened before the wait ran
+    /// out: `source` is why the last attempt failed, with its type kept (a server certificate
+    /// the client does not trust is a `rustls::Error` inside it; see
+    /// [`TlsConfig`](crate::TlsConfig)). The session keeps trying in the background.
+    #[error("{operation}: the WebSocket could not be opened within {after:?}: {source}")]
+    WebSocketConnect {
+        /// The operation that needed the WebSocket.
+        operation: &'static str,
+        /// How long it waited.
+        after: Duration,
+        /// The last attempt's error.
+        #[source]
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// The call needs the WebSocket, and the client has no WebSocket URL
     /// ([`ClientBuilder::ws_url`](crate::ClientBuilder::ws_url)): a data request's result is
     /// only ever pushed there (docs/protocol.md §5.5), while command outcomes can be polled

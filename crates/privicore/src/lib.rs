@@ -8,12 +8,19 @@
 //! * [`Client`] holds the configuration; [`Client::login`] and [`Client::oauth_session`] give
 //!   a [`Session`], which renews its token ahead of expiry (once, however many tasks need it)
 //!   and after a `401` (one renewal, one replay, never a loop);
-//! * asynchronous commands are plain `.await`s ([`Session::command`]): the session's one
+//! * asynchronous commands are plain `.await`s (a command's `send()`): the session's one
 //!   WebSocket is joined before a command is sent, acknowledgements are routed to the waiting
 //!   future, and one lost to a dropped socket is recovered through request-status;
+//! * every operation of the spec has a typed method: the group handlers generated from the
+//!   spec ([`handlers`]: `session.devices()`, `session.directories().directory(id)`, …; one
+//!   builder per operation, answers in [`types`]) and the hand-written flows (vault, OAuth,
+//!   login, provisioning);
 //! * lists are [`Stream`](futures::Stream)s that prefetch the next page
 //!   ([`DataTokens::list`]);
 //! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
+//! * your own HTTP stack and TLS: [`ClientBuilder::http_client`] sends every HTTP call with
+//!   your `reqwest::Client`; [`ClientBuilder::tls`] adds trusted roots, a client certificate
+//!   and an HTTP proxy ([`TlsConfig`]) to the HTTP calls and the WebSocket alike;
 //! * the cryptography: [`VaultKey`] and [`cipher`] (AES-256-GCM in the Privicore wire format,
 //!   streaming for any size), [`keys`] (the profile's Curve25519 key pair and its signed
 //!   public key).
@@ -44,6 +51,13 @@ mod commands;
 mod config;
 mod data_tokens;
 mod error;
+#[rustfmt::skip]
+#[path = "generated/mod.rs"]
+pub mod handlers;
+mod handler_support;
+#[rustfmt::skip]
+#[path = "generated/types.rs"]
+pub mod types;
 pub mod keys;
 pub mod oauth;
 mod paging;
@@ -51,6 +65,7 @@ mod pipeline;
 mod provision;
 mod retry;
 mod session;
+mod tls;
 mod upload_target;
 mod vault;
 pub mod vault_key;
@@ -68,6 +83,7 @@ pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
+pub use tls::TlsConfig;
 pub use vault::{DEFAULT_INLINE_THRESHOLD, DataToken, StoreOptions, Vault};
 pub use vault_key::{KeyError, VaultKey};
 pub use wire_report::WireObservations;
@@ -75,15 +91,19 @@ pub use wire_report::WireObservations;
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;
 pub use privicore_api::types::DataTokenItem;
+/// The reqwest this crate is built with: build the client for
+/// [`ClientBuilder::http_client`] with it to be sure the versions match.
+pub use reqwest;
 
 /// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
-/// tests (`tests/properties.rs`). Not part of the API: hidden, unstable, may change at any
-/// time.
+/// tests (`tests/properties.rs`). Only built with the non-default `fuzzing` feature; not part
+/// of the supported API: unstable, may change in any release.
 ///
 /// Why it exists: these parsers read whatever a server sends (command ids, WebSocket frames,
 /// transfer URLs, request-status states, page envelopes), and must be fuzzed directly; they are
-/// private because users never call them, so this thin, hidden module is the only door in.
-#[doc(hidden)]
+/// private because users never call them, so this thin module, behind its own feature, is the
+/// only door in.
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing {
     use futures::stream::BoxStream;
 

@@ -12,14 +12,6 @@ use privicore_api::operations::{Kind, operation};
 
 use crate::Error;
 
-/// POST operations that are safe to send again: two reads, and the log-in (a second one only
-/// issues a second token), which matters when renewing a token under transient failures.
-const SAFE_POSTS: &[&str] = &[
-    "request_command_status",
-    "retrieve_token_expiry",
-    "authenticate",
-];
-
 /// How reads are retried on transport errors, `429` and `503` (also `500`, `502` and `504`:
 /// a read is safe to send again).
 ///
@@ -103,11 +95,12 @@ impl RetryPolicy {
     }
 }
 
-/// Whether sending an operation twice is harmless (it reads, or it is the log-in).
+/// Whether sending an operation twice is harmless: a synchronous GET, or a synchronous POST
+/// the spec marks `x-privicore-idempotent` (two reads, and the log-in, whose second try only
+/// issues a second token, which matters when renewing a token under transient failures).
 pub(crate) fn is_read(operation_id: &str) -> bool {
-    operation(operation_id).is_some_and(|op| {
-        op.kind == Kind::Sync && (op.method == "GET" || SAFE_POSTS.contains(&op.id))
-    })
+    operation(operation_id)
+        .is_some_and(|op| op.kind == Kind::Sync && (op.method == "GET" || op.idempotent))
 }
 
 #[cfg(test)]
@@ -129,6 +122,35 @@ mod tests {
             "works once only"
         );
         assert!(!is_read("unknown_operation"));
+    }
+
+    #[test]
+    fn a_post_is_retried_only_when_the_spec_marks_it_idempotent() {
+        let posts: Vec<_> = privicore_api::OPERATIONS
+            .iter()
+            .filter(|op| op.kind == Kind::Sync && op.method == "POST")
+            .collect();
+        let marked: Vec<&str> = posts
+            .iter()
+            .filter(|op| op.idempotent)
+            .map(|op| op.id)
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                "authenticate",
+                "request_command_status",
+                "retrieve_token_expiry"
+            ],
+            "the POST reads marked x-privicore-idempotent in the spec"
+        );
+        for op in &posts {
+            assert_eq!(is_read(op.id), op.idempotent, "{}", op.id);
+        }
+        assert!(
+            !is_read("generate_token_qr"),
+            "a synchronous POST without the flag is not retried"
+        );
     }
 
     #[test]

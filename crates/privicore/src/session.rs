@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use progenitor_client::ResponseValue;
 
 use privicore_api::hooks::{Inner, TokenSource};
+use privicore_api::operations::{Kind, operation as spec_operation};
 use privicore_api::types::{self, CommandAccepted};
 
 use crate::auth::SessionTokens;
@@ -60,7 +61,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn profile(client: Client, auth: Arc<ProfileAuth>) -> Self {
+    pub(crate) fn with_profile(client: Client, auth: Arc<ProfileAuth>) -> Self {
         Self::new(
             client,
             auth.clone(),
@@ -116,24 +117,34 @@ impl Session {
 
     /// Runs a read on the raw client with this session's span, retries and error mapping.
     ///
+    /// An escape hatch: every operation of the spec has a typed method (the group handlers
+    /// such as [`Session::devices`], or the hand-written flows), which names the operation,
+    /// its retries and its span itself. `operation` must be the id of a synchronous operation
+    /// of the spec; its retries follow the spec (`x-privicore-idempotent`).
+    ///
     /// ```no_run
     /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
-    /// let devices = session
+    /// // The typed way:
+    /// let devices = session.devices().list_profile_devices().send().await?;
+    /// // The same through the escape hatch:
+    /// let same = session
     ///     .read("list_profile_devices", |raw| raw.list_profile_devices().send())
     ///     .await?;
-    /// println!("{} devices", devices.len());
+    /// println!("{} devices", devices.len().max(same.len()));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// Any [`Error`] of the call.
+    /// [`Error::InvalidInput`] when `operation` is not a synchronous operation of the spec
+    /// (nothing is sent); any [`Error`] of the call.
     pub async fn read<'a, T, E, F, Fut>(&'a self, operation: &'static str, call: F) -> Result<T>
     where
         E: ErrorBody,
         F: Fn(&'a privicore_api::Client) -> Fut,
         Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
+        expect_kind(operation, Kind::Sync, "Session::command")?;
         let raw = &self.shared.raw;
         Ok(self
             .shared
@@ -144,6 +155,10 @@ impl Session {
     }
 
     /// Sends an asynchronous command and waits for its outcome.
+    ///
+    /// An escape hatch, like [`Session::read`]: the typed methods (e.g.
+    /// `session.devices().request_unique_identifier("phone-a").send()`) do the same without
+    /// naming the operation. `operation` must be the id of an asynchronous command of the spec.
     ///
     /// The WebSocket has joined before the command is sent, so its acknowledgement cannot be
     /// missed; the command is sent once (never re-posted), and its id is returned once it
@@ -166,7 +181,8 @@ impl Session {
     /// # Errors
     ///
     /// [`Error::CommandRejected`] with the server's reason; [`Error::Timeout`] when no outcome
-    /// arrived in time; any [`Error`] of the call itself.
+    /// arrived in time; [`Error::InvalidInput`] when `operation` is not an asynchronous command
+    /// of the spec (nothing is sent); any [`Error`] of the call itself.
     pub async fn command<'a, E, F, Fut>(
         &'a self,
         operation: &'static str,
@@ -182,6 +198,7 @@ impl Session {
             >,
         >,
     {
+        expect_kind(operation, Kind::AsyncCommand, "Session::read")?;
         let sent_on = match &self.shared.hub {
             Some(hub) => Some(hub.ready(operation).await?),
             None => None,
@@ -425,5 +442,21 @@ impl Session {
     /// As [`Session::revoke`].
     pub async fn logout(self) -> Result<()> {
         self.revoke().await
+    }
+}
+
+/// Refuses an operation id that is not of the spec or not of the `kind` the caller handles: a
+/// read sent as a command would wait for an acknowledgement that never comes, and a command
+/// sent as a read would be retried (re-posted) on a transient failure.
+fn expect_kind(operation: &str, kind: Kind, instead: &str) -> Result<()> {
+    match spec_operation(operation) {
+        Some(op) if op.kind == kind => Ok(()),
+        Some(op) => Err(Error::InvalidInput(format!(
+            "{operation} is a {:?} operation, not {kind:?}: use {instead} or its typed method",
+            op.kind
+        ))),
+        None => Err(Error::InvalidInput(format!(
+            "{operation} is not an operation of the spec"
+        ))),
     }
 }

@@ -83,6 +83,27 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
         .collect()
         .await
         .expect("listed with oauth");
+    // The typed handlers: a directory user's password goes out through a builder, a generated
+    // private key comes back in an answer.
+    let directory_password = "Dir3ctory user/passphrase+for leak-check?";
+    let directory_id = session
+        .directories()
+        .register_directory("leaks")
+        .send()
+        .await
+        .expect("directory");
+    let create = session
+        .directories()
+        .directory(directory_id.to_string())
+        .create_directory_user("bob@leaks.test", SecretString::from(directory_password));
+    let create_debug = format!("{create:?}");
+    create.send().await.expect("directory user");
+    let generated = session
+        .public_keys()
+        .generate_key_pair()
+        .send()
+        .await
+        .expect("generated key pair");
     // Errors carry no secret either.
     let wrong = client
         .login("leaks@test", SecretString::from(WRONG_PASSWORD))
@@ -96,6 +117,7 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
         oauth_session.oauth_tokens()
     );
     debug.push_str(&format!("{:?}", keys.signed_public_key()));
+    debug.push_str(&format!("{create_debug} {generated:?}"));
 
     let logs = capture.text();
     assert!(
@@ -109,6 +131,8 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
     secrets
         .text("password", password)
         .text("wrong password", WRONG_PASSWORD)
+        .text("directory user password", directory_password)
+        .text("generated private key", &generated.private_key)
         .key("vault key", &common::key_bytes(&key))
         .key("private key", keys.secret_key().expose_secret())
         .client(

@@ -7,9 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use privicore::api::types::{
-    ApproveDeviceBody, RequestUniqueIdentifierBody, RetrieveUniqueIdentifierBody,
-};
 use privicore::{Error, MemoryTokenStore, Session, StoreOptions, VaultKey};
 use privicore_mock::{CommandOutcome, MockServer};
 use secrecy::SecretString;
@@ -162,28 +159,20 @@ async fn two_hundred_commands_in_flight_resolve_to_their_callers() {
     .await;
     let session = common::provisioned(&client, "inflight@test").await;
     let request = session
-        .command("request_unique_identifier", |raw| {
-            raw.request_unique_identifier()
-                .body(RequestUniqueIdentifierBody {
-                    device_name: "phone".into(),
-                })
-                .send()
-        })
+        .devices()
+        .request_unique_identifier("phone")
+        .send()
         .await
         .expect("device requested");
     let device = session
-        .read("retrieve_unique_identifier", |raw| {
-            raw.retrieve_unique_identifier()
-                .body(RetrieveUniqueIdentifierBody {
-                    id: request.to_string(),
-                })
-                .send()
-        })
+        .devices()
+        .retrieve_unique_identifier(request.to_string())
+        .send()
         .await
         .expect("identifier");
     let device = match device {
-        privicore::api::types::DeviceIdentifierResponse::String(id) => id,
-        privicore::api::types::DeviceIdentifierResponse::Object { device_identifier } => {
+        privicore::types::DeviceIdentifierResponse::String(id) => id,
+        privicore::types::DeviceIdentifierResponse::Object { device_identifier } => {
             device_identifier
         }
     };
@@ -197,19 +186,7 @@ async fn two_hundred_commands_in_flight_resolve_to_their_callers() {
         } else {
             format!("unknown-device-{i}")
         };
-        tokio::spawn(async move {
-            let body = ApproveDeviceBody {
-                device_identifier: target,
-            };
-            (
-                i,
-                session
-                    .command("approve_device", |raw| {
-                        raw.approve_device().body(body.clone()).send()
-                    })
-                    .await,
-            )
-        })
+        tokio::spawn(async move { (i, session.devices().approve_device(target).send().await) })
     });
     let mut ids = std::collections::HashSet::new();
     for joined in futures::future::join_all(calls).await {
@@ -602,13 +579,9 @@ async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
         let session = session.clone();
         async move {
             session
-                .command("request_unique_identifier", |raw| {
-                    raw.request_unique_identifier()
-                        .body(RequestUniqueIdentifierBody {
-                            device_name: format!("lost-{i}"),
-                        })
-                        .send()
-                })
+                .devices()
+                .request_unique_identifier(format!("lost-{i}"))
+                .send()
                 .await
         }
     }))
@@ -639,13 +612,9 @@ async fn an_ack_lost_to_a_dropped_socket_is_recovered_through_request_status() {
     // The socket came back: the next ack arrives on it again.
     mock.clear_recorded();
     let after = session
-        .command("request_unique_identifier", |raw| {
-            raw.request_unique_identifier()
-                .body(RequestUniqueIdentifierBody {
-                    device_name: "after".into(),
-                })
-                .send()
-        })
+        .devices()
+        .request_unique_identifier("after")
+        .send()
         .await
         .expect("acknowledged");
     assert_eq!(

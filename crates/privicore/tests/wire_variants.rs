@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use privicore::api::operations::{Auth, operation};
-use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
 use privicore::wire_report::{
     CommandIdEncoding, DataDelivery, ListShape, RequestStatusMethod as Routed, UploadTargetForm,
 };
@@ -86,23 +85,15 @@ async fn request_status_is_polled_with_the_method_the_server_routes() {
             .await
             .unwrap_or_else(|e| panic!("{variant:?}: login: {e:?}"));
         session
-            .command("request_unique_identifier", |raw| {
-                raw.request_unique_identifier()
-                    .body(RequestUniqueIdentifierBody {
-                        device_name: "phone".into(),
-                    })
-                    .send()
-            })
+            .devices()
+            .request_unique_identifier("phone")
+            .send()
             .await
             .unwrap_or_else(|e| panic!("{variant:?}: completed command: {e:?}"));
         let rejected = session
-            .command("approve_device", |raw| {
-                raw.approve_device()
-                    .body(ApproveDeviceBody {
-                        device_identifier: "no-such-device".into(),
-                    })
-                    .send()
-            })
+            .devices()
+            .approve_device("no-such-device")
+            .send()
             .await;
         match rejected {
             Err(Error::CommandRejected { reason, .. }) => {

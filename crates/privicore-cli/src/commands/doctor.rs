@@ -36,13 +36,18 @@ pub async fn run(args: DoctorArgs) -> Result<()> {
     let client = settings::builder(&args.login.server)?
         .command_timeout(Duration::from_secs(args.timeout))
         .build()?;
-    let (api, ws) = settings::urls(&args.login.server);
+    let (api, ws) = settings::urls(&args.login.server)?;
     let username = settings::username(&args.login)?;
     let password = settings::password(&username, false)?;
 
     let mut doctor = Doctor::default();
     doctor.checks(&client, &username, password).await;
-    let report = Report::new(api, ws, doctor.checks, client.wire_report());
+    let report = Report::new(
+        api.as_deref(),
+        ws.as_deref(),
+        doctor.checks,
+        client.wire_report(),
+    );
     if args.json {
         crate::output::json(&report)?;
     } else {

@@ -13,7 +13,7 @@ use tempfile::TempDir;
 pub const PASSWORD: &str = "pw-Tr0ub4dor-and-3-horses";
 
 /// Every variable the binary reads: cleared so the developer's own settings never leak in.
-const VARIABLES: [&str; 8] = [
+const VARIABLES: [&str; 10] = [
     "PRIVICORE_API_URL",
     "PRIVICORE_WS_URL",
     "PRIVICORE_USERNAME",
@@ -22,6 +22,8 @@ const VARIABLES: [&str; 8] = [
     "PRIVICORE_CLIENT_SECRET",
     "PRIVICORE_TOKEN_FILE",
     "XDG_CONFIG_HOME",
+    "PRIVICORE_CONFIG",
+    "PRIVICORE_PROFILE",
 ];
 
 /// A running mock (on its own runtime, so the blocking test thread can run the binary) and a

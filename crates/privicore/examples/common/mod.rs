@@ -16,3 +16,18 @@ pub async fn client()
         .build()?;
     Ok((client, Some(mock)))
 }
+
+/// A session: the configured profile on a real server, a freshly provisioned one on the mock.
+#[allow(dead_code)]
+pub async fn session(
+    client: &Client,
+    username: &str,
+) -> Result<privicore::Session, Box<dyn std::error::Error>> {
+    if std::env::var("PRIVICORE_USERNAME").is_ok() {
+        return Ok(client.login_configured().await?);
+    }
+    let password = secrecy::SecretString::from("correct horse battery staple".to_string());
+    Ok(client
+        .provision(username, password, &privicore::KeyPair::generate())
+        .await?)
+}

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
+use super::connect::{ConnectError, Route, Socket};
 use super::status::{self, Status};
 use super::ws::{self, Frame};
 use crate::auth::SessionTokens;
@@ -172,6 +173,10 @@ impl Routes {
 struct Shared {
     routes: Mutex<Routes>,
     link: watch::Sender<Link>,
+    /// Why the last attempt to open the socket failed (cleared once one succeeds): a waiter
+    /// that gives up tells the caller this cause (an untrusted certificate, a refused
+    /// connection...) rather than only that it waited.
+    connect_failure: Mutex<Option<ConnectError>>,
 }
 
 impl Shared {
@@ -179,6 +184,13 @@ impl Shared {
         // A panic while holding the lock cannot leave Routes inconsistent (every update is a
         // single map operation), so a poisoned lock is still usable.
         self.routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn connect_failure(&self) -> MutexGuard<'_, Option<ConnectError>> {
+        // Holds one value that is replaced whole: a poisoned lock is still consistent.
+        self.connect_failure
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -214,11 +226,13 @@ impl Hub {
         let shared = Arc::new(Shared {
             routes: Mutex::new(Routes::default()),
             link,
+            connect_failure: Mutex::new(None),
         });
         let connection = Connection {
             shared: shared.clone(),
             tokens,
             ws_url,
+            route: client.ws_route(),
             client: client.clone(),
             status_client: status_client.clone(),
             connect_timeout: client.config().connect_timeout,
@@ -247,11 +261,18 @@ impl Hub {
                 Link::Connecting => 0,
             }),
             Ok(Err(_)) => Err(Error::WebSocket("the connection task stopped".into())),
-            Err(_) => Err(Error::Timeout {
-                operation,
-                waiting_for: "the WebSocket to join the profile channel",
-                after: self.timeout,
-            }),
+            Err(_) => match self.shared.connect_failure().clone() {
+                Some(source) => Err(Error::WebSocketConnect {
+                    operation,
+                    after: self.timeout,
+                    source,
+                }),
+                None => Err(Error::Timeout {
+                    operation,
+                    waiting_for: "the WebSocket to join the profile channel",
+                    after: self.timeout,
+                }),
+            },
         }
     }
 
@@ -417,13 +438,11 @@ struct Connection {
     shared: Arc<Shared>,
     tokens: Arc<dyn SessionTokens>,
     ws_url: Url,
+    route: Route,
     client: Client,
     status_client: privicore_api::Client,
     connect_timeout: Duration,
 }
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Connection {
     async fn run(self) {
@@ -456,11 +475,21 @@ impl Connection {
 
     async fn connect_and_join(&self) -> std::result::Result<Socket, String> {
         let token = self.tokens.ws_token().await.map_err(|e| e.to_string())?;
-        let connect = tokio_tungstenite::connect_async(self.ws_url.as_str());
-        let (mut socket, _) = tokio::time::timeout(self.connect_timeout, connect)
+        let connect = self.route.open(&self.ws_url);
+        let opened = tokio::time::timeout(self.connect_timeout, connect)
             .await
-            .map_err(|_| "connect timed out".to_string())?
-            .map_err(|e| format!("connect failed: {e}"))?;
+            .map_err(|_| "connect timed out".to_string())?;
+        let mut socket = match opened {
+            Ok(socket) => {
+                self.shared.connect_failure().take();
+                socket
+            }
+            Err(failure) => {
+                let reason = format!("connect failed: {failure}");
+                *self.shared.connect_failure() = Some(failure);
+                return Err(reason);
+            }
+        };
         let correlation = crate::random_hex(8);
         socket
             .send(Message::text(ws::join_frame(

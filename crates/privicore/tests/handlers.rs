@@ -1,0 +1,392 @@
+//! The typed group handlers generated from the spec (`src/generated/`): every operation of the
+//! spec has a typed method, the handlers send what the spec says against the mock, and a
+//! secret given to a builder never shows in `Debug`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use privicore::Error;
+use privicore::handlers::{GENERATED, HAND_WRITTEN};
+use privicore_api::OPERATIONS;
+use secrecy::SecretString;
+
+const PASSWORD_PLANTED: &str = "hunter2-never-in-debug";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// `86 of 86, minus none`: each operation of the spec is either generated (its builder calls
+/// the raw operation) or marked hand-written with a file that defines the named method and
+/// calls the operation.
+#[test]
+fn every_operation_of_the_spec_has_a_typed_method() {
+    let generated_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/generated");
+    let mut missing = Vec::new();
+    let (mut generated, mut hand_written) = (0, 0);
+    for op in OPERATIONS {
+        let as_generated: Vec<_> = GENERATED.iter().filter(|(id, _)| *id == op.id).collect();
+        let as_hand_written: Vec<_> = HAND_WRITTEN
+            .iter()
+            .filter(|(id, _, _)| *id == op.id)
+            .collect();
+        match (as_generated.as_slice(), as_hand_written.as_slice()) {
+            ([(_, path)], []) => {
+                // `module::Type::method`: the module's file defines the method on the type and
+                // its builder calls the raw operation.
+                let mut parts = path.split("::");
+                let (Some(module), Some(ty), Some(method)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    missing.push(format!("{}: malformed path {path}", op.id));
+                    continue;
+                };
+                let source = read(&generated_dir.join(format!("{module}.rs")));
+                let owner = ty.rsplit("::").next().unwrap_or(ty);
+                let defines = source.contains(&format!("impl {owner} {{"))
+                    || source.contains(&format!("impl crate::{owner} {{"));
+                if !defines
+                    || !source.contains(&format!("pub fn {method}("))
+                    || !source.contains(&format!("raw.{}()", op.id))
+                {
+                    missing.push(format!("{}: no generated method {path}", op.id));
+                    continue;
+                }
+                generated += 1;
+            }
+            ([], [(_, file, method)]) => {
+                let path = workspace_root().join(file);
+                let Ok(source) = std::fs::read_to_string(&path) else {
+                    missing.push(format!(
+                        "{}: hand-written file {file} does not exist",
+                        op.id
+                    ));
+                    continue;
+                };
+                let name = method.rsplit("::").next().unwrap_or(method);
+                let defines = source.contains(&format!("fn {name}("))
+                    || source.contains(&format!("fn {name}<"));
+                let calls = source.contains(&format!(".{}()", op.id))
+                    || source.contains(&format!("\"{}\"", op.id));
+                if !defines || !calls {
+                    missing.push(format!(
+                        "{}: {file} has no method {method} calling it (defines: {defines}, calls: {calls})",
+                        op.id
+                    ));
+                    continue;
+                }
+                hand_written += 1;
+            }
+            (g, h) => missing.push(format!(
+                "{}: {} generated and {} hand-written entries (want exactly one)",
+                op.id,
+                g.len(),
+                h.len()
+            )),
+        }
+    }
+    for (id, _) in GENERATED {
+        if !OPERATIONS.iter().any(|op| op.id == *id) {
+            missing.push(format!("{id}: generated but not in the spec"));
+        }
+    }
+    for (id, _, _) in HAND_WRITTEN {
+        if !OPERATIONS.iter().any(|op| op.id == *id) {
+            missing.push(format!("{id}: marked hand-written but not in the spec"));
+        }
+    }
+    let covered = generated + hand_written;
+    println!(
+        "typed methods: {covered} of {} ({generated} generated, {hand_written} hand-written), missing: {}",
+        OPERATIONS.len(),
+        if missing.is_empty() {
+            "none".to_string()
+        } else {
+            missing.join("; ")
+        }
+    );
+    assert!(
+        missing.is_empty(),
+        "operations without a typed method:\n{}",
+        missing.join("\n")
+    );
+    assert_eq!(covered, OPERATIONS.len());
+}
+
+#[test]
+fn a_directory_user_body_never_shows_its_password() {
+    let body = privicore::api::types::CreateDirectoryUserBody {
+        directory_id: "dir-1".into(),
+        username: "bob@example.com".into(),
+        password: PASSWORD_PLANTED.into(),
+    };
+    let debug = format!("{body:?}");
+    assert!(!debug.contains(PASSWORD_PLANTED), "{debug}");
+    assert!(
+        debug.contains("bob@example.com") && debug.contains("[redacted]"),
+        "{debug}"
+    );
+    let builder = privicore::api::types::CreateDirectoryUserBody::builder()
+        .directory_id("dir-1")
+        .username("bob@example.com")
+        .password(PASSWORD_PLANTED);
+    let debug = format!("{builder:?}");
+    assert!(!debug.contains(PASSWORD_PLANTED), "{debug}");
+}
+
+/// One call per group, through the typed handlers only, against the mock.
+#[tokio::test]
+async fn each_group_is_reachable_through_its_typed_handler() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "handlers@test").await;
+
+    // Device: a command (acknowledged), then a read taking its id.
+    let request = session
+        .devices()
+        .request_unique_identifier("phone")
+        .send()
+        .await
+        .expect("device requested");
+    let identifier = session
+        .devices()
+        .retrieve_unique_identifier(request.to_string())
+        .send()
+        .await
+        .expect("identifier");
+    let device = match identifier {
+        privicore::types::DeviceIdentifierResponse::String(id) => id,
+        privicore::types::DeviceIdentifierResponse::Object { device_identifier } => {
+            device_identifier
+        }
+    };
+    session
+        .devices()
+        .approve_device(&device)
+        .send()
+        .await
+        .expect("approved");
+    let devices = session
+        .devices()
+        .list_profile_devices()
+        .send()
+        .await
+        .expect("listed");
+    assert!(!devices.is_empty(), "the approved device is listed");
+
+    // Storage, Policy, Verified authenticator, Public key, Profile: reads answer.
+    session
+        .storage()
+        .list_storage_devices()
+        .send()
+        .await
+        .expect("storage");
+    session
+        .policies()
+        .list_policy_templates()
+        .send()
+        .await
+        .expect("templates");
+    session
+        .authenticators()
+        .list_authenticators()
+        .send()
+        .await
+        .expect("authenticators");
+
+    // Directory: the scoped handle fills in the directory id; the password is sent, and
+    // never shown by the builder's Debug.
+    let directory = session
+        .directories()
+        .register_directory("engineering")
+        .send()
+        .await
+        .expect("directory registered");
+    let create = session
+        .directories()
+        .directory(directory.to_string())
+        .create_directory_user("bob@test", SecretString::from(PASSWORD_PLANTED));
+    let debug = format!("{create:?}");
+    assert!(!debug.contains(PASSWORD_PLANTED), "{debug}");
+    create.send().await.expect("directory user created");
+    assert_eq!(mock.count("create_directory_user"), 1);
+    let users = session
+        .directories()
+        .directory(directory.to_string())
+        .list_directory_users()
+        .send()
+        .await
+        .expect("users listed");
+    assert!(
+        users.iter().any(|u| u.username == "bob@test"),
+        "the new user is listed: {users:?}"
+    );
+}
+
+/// A value the spec does not allow is refused before anything is sent.
+#[tokio::test]
+async fn a_value_outside_the_spec_is_a_typed_error_and_nothing_is_sent() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "invalid@test").await;
+    let before = mock.count("set_quorum_strategy") + mock.count("set_voting_time_limit");
+
+    let error = session
+        .authenticators()
+        .set_quorum_strategy("majority", "0")
+        .send()
+        .await
+        .expect_err("not a strategy");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("set_quorum_strategy") && m.contains("strategy")),
+        "{error}"
+    );
+    let error = session
+        .authenticators()
+        .set_voting_time_limit(0)
+        .send()
+        .await
+        .expect_err("0 seconds");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("timeLimit")),
+        "{error}"
+    );
+    assert_eq!(
+        mock.count("set_quorum_strategy") + mock.count("set_voting_time_limit"),
+        before,
+        "nothing was sent"
+    );
+
+    // The valid values go through.
+    session
+        .authenticators()
+        .set_quorum_strategy("consensus", "0")
+        .send()
+        .await
+        .expect("a valid strategy");
+    session
+        .authenticators()
+        .set_voting_time_limit(300)
+        .send()
+        .await
+        .expect("a valid limit");
+}
+
+/// The escape hatch cannot send a command as a read (which would be retried, i.e. re-posted)
+/// nor a read as a command (which would wait for an acknowledgement that never comes).
+#[tokio::test]
+async fn the_escape_hatch_refuses_an_operation_of_the_other_kind() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "hatch@test").await;
+    let body = privicore::api::types::ApproveDeviceBody {
+        device_identifier: "d-1".into(),
+    };
+    let error = session
+        .read("approve_device", |raw| {
+            raw.approve_device().body(body.clone()).send()
+        })
+        .await
+        .expect_err("a command is not a read");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("approve_device")),
+        "{error}"
+    );
+    // A command's closure under a read's name (the string and the closure disagree).
+    let error = session
+        .command("list_storage_devices", |raw| {
+            raw.approve_device().body(body.clone()).send()
+        })
+        .await
+        .expect_err("the name is a read's");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("list_storage_devices")),
+        "{error}"
+    );
+    assert_eq!(mock.count("approve_device"), 0, "nothing was sent");
+}
+
+/// Retries come from the spec: on a server that answers every request `500`/`503`, a GET and
+/// a POST marked `x-privicore-idempotent` are tried again, a POST read without the flag and a
+/// command are sent once.
+#[tokio::test]
+async fn retries_follow_the_spec_not_the_method() {
+    let (mock, client) = common::start_with(privicore_mock::MockServer::builder(), |b| {
+        b.retry_policy(
+            privicore::RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(std::time::Duration::from_millis(1))
+                .max_backoff(std::time::Duration::from_millis(2)),
+        )
+    })
+    .await;
+    let session = common::provisioned(&client, "retries@test").await;
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+
+    let sent = |op: &str| {
+        mock.recorded()
+            .iter()
+            .filter(|r| r.operation_id == Some(op))
+            .count()
+    };
+    session
+        .token_expiry()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("retrieve_token_expiry"),
+        3,
+        "a POST marked idempotent is retried"
+    );
+    session
+        .storage()
+        .list_storage_devices()
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(sent("list_storage_devices"), 3, "a GET is retried");
+    session
+        .profile()
+        .generate_token_qr()
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("generate_token_qr"),
+        1,
+        "a POST without the flag is sent once"
+    );
+    session
+        .devices()
+        .request_unique_identifier("once")
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("request_unique_identifier"),
+        1,
+        "a command is never re-posted"
+    );
+    mock.faults().clear();
+}
+
+/// The answers are this crate's own types (`privicore::types`), and their secrets do not show
+/// in `Debug` either.
+#[tokio::test]
+async fn an_answer_with_a_secret_is_redacted_in_debug() {
+    let (_mock, client) = common::start().await;
+    let session = common::provisioned(&client, "keys@test").await;
+    let pair: privicore::types::GeneratedKeyPair = session
+        .public_keys()
+        .generate_key_pair()
+        .send()
+        .await
+        .expect("a key pair");
+    assert!(!pair.private_key.is_empty());
+    let debug = format!("{pair:?}");
+    assert!(!debug.contains(&pair.private_key), "{debug}");
+    assert!(debug.contains("[redacted]"), "{debug}");
+}
