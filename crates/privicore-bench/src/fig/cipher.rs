@@ -277,3 +277,55 @@ fn check_len(got: usize, want: usize) -> Result<()> {
         Err(format!("expected {want} bytes, got {got}").into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anchor(openssl: std::result::Result<OpenSsl, String>, failed: Option<&str>) -> Anchor {
+        Anchor {
+            openssl,
+            bytes: 1024,
+            seconds: 1,
+            encrypt: vec![2.0, 1.0, 3.0],
+            decrypt: vec![4.0, 4.0, 4.0],
+            failed: failed.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_anchor_figures_put_the_sdk_median_against_openssl_or_say_why_not() {
+        let pairs = Pairs {
+            sdk: vec![1.0, 2.5, 4.0],
+            baseline: vec![9.0, 9.0, 9.0],
+        };
+        let found = || {
+            Ok(OpenSsl {
+                version: "OpenSSL 3.0.19".into(),
+            })
+        };
+        let encrypt = anchor(found(), None).figure("e", Direction::Encrypt, &pairs);
+        assert_eq!(
+            encrypt.line(),
+            "bench e: 2.50 GB/s (baseline 2, ratio 0.80)"
+        );
+        let decrypt = anchor(found(), None).figure("d", Direction::Decrypt, &pairs);
+        assert_eq!(
+            decrypt.line(),
+            "bench d: 2.50 GB/s (baseline 4, ratio 1.60)"
+        );
+        assert_eq!(decrypt.met, Some(false), "held to 1.10");
+
+        let missing =
+            anchor(Err("no such file".into()), None).figure("e", Direction::Encrypt, &pairs);
+        assert_eq!(
+            missing.line(),
+            "bench e: skipped (openssl: not available: no such file)"
+        );
+        let failed = anchor(found(), Some("exit 1")).figure("e", Direction::Encrypt, &pairs);
+        assert_eq!(
+            failed.line(),
+            "bench e: skipped (openssl: speed failed: exit 1)"
+        );
+    }
+}
