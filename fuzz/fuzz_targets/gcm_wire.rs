@@ -26,7 +26,7 @@ fn streamed(key: &VaultKey, parts: &[&[u8]]) -> Option<Vec<u8>> {
     let mut decryptor = Decryptor::new(key);
     let mut out = Vec::new();
     for part in parts {
-        out.extend_from_slice(decryptor.update(part).ok()?.provisional_bytes());
+        out.extend_from_slice(decryptor.update_unverified(part).ok()?.provisional_bytes());
     }
     decryptor.finish().ok()?;
     Some(out)
@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(cipher::decrypt(&key, body).is_err());
     assert!(streamed(&key, &pieces(body, cuts)).is_none());
     // The same bytes as a plaintext round-trip, encrypted and decrypted in pieces.
-    let mut encryptor = Encryptor::with_iv(&key, [7; cipher::IV_LEN]);
+    let mut encryptor = Encryptor::with_iv(&key, [7; cipher::IV_LEN]).expect("engine runs");
     let mut wire = encryptor.iv().to_vec();
     for part in pieces(body, cuts) {
         wire.extend_from_slice(&encryptor.update(part).expect("encrypts"));

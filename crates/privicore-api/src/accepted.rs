@@ -11,6 +11,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
+use crate::observed::{CommandIdEncoding, WireLog};
 use crate::operations::{Kind, operation};
 
 /// Longest body read as a bare command id.
@@ -18,9 +19,11 @@ const MAX_BARE_ID: usize = 256;
 
 /// The answer to `operation_id` with a `200` of an asynchronous operation turned into the
 /// declared `202`, and a bare text command id into a JSON string. Every other answer is
-/// passed on untouched.
+/// passed on untouched. A command's accepted form (its status, and JSON or bare id) is
+/// recorded in `log`.
 pub(crate) async fn normalise(
     operation_id: &str,
+    log: Option<&WireLog>,
     response: reqwest::Response,
 ) -> reqwest::Result<reqwest::Response> {
     let kind = operation(operation_id).map(|op| op.kind);
@@ -38,12 +41,17 @@ pub(crate) async fn normalise(
     let mut body = response.bytes().await?.to_vec();
     // Only a body not declared JSON can be a bare id: one that says it is JSON and does not
     // parse is damaged, and reading it as an id would accept garbage as a command.
+    let mut encoding = CommandIdEncoding::Json;
     if command
         && !declares_json(&headers)
         && let Some(id) = bare_id(&body)
     {
         body = serde_json::Value::String(id).to_string().into_bytes();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        encoding = CommandIdEncoding::PlainText;
+    }
+    if command && let Some(log) = log {
+        log.record_accepted(status.as_u16(), encoding);
     }
     Ok(crate::rebuilt::response(
         StatusCode::ACCEPTED,

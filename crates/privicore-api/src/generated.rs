@@ -333,11 +333,23 @@ pub mod types {
     ///`CreateVotingBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateVotingBody {
-        ///What the authenticators vote on.
-        pub subject: ::std::string::String,
-        ///Voting configuration to use.
-        #[serde(rename = "votingConfigurationName")]
-        pub voting_configuration_name: ::std::string::String,
+        ///An external reference or context sent along with the poll, e.g. to correlate it with another system.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub nonce: ::std::option::Option<::std::string::String>,
+        ///The question or action the authenticators vote on.
+        pub question: ::std::string::String,
+        ///Authenticator device identifiers excluded from this poll.
+        #[serde(
+            rename = "skipAuthenticatorDevices",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub skip_authenticator_devices: ::std::vec::Vec<::std::string::String>,
+        ///A brief title for the poll.
+        pub title: ::std::string::String,
+        ///The voting configuration applied to this poll (its identifier; the official examples use names such as `admin-approval-config`).
+        #[serde(rename = "votingConfigurationId")]
+        pub voting_configuration_id: ::std::string::String,
     }
 
     impl CreateVotingBody {
@@ -3228,40 +3240,82 @@ pub mod types {
 
         #[derive(Clone, Debug)]
         pub struct CreateVotingBody {
-            subject: ::std::result::Result<::std::string::String, ::std::string::String>,
-            voting_configuration_name:
+            nonce: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            question: ::std::result::Result<::std::string::String, ::std::string::String>,
+            skip_authenticator_devices: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+            voting_configuration_id:
                 ::std::result::Result<::std::string::String, ::std::string::String>,
         }
 
         impl ::std::default::Default for CreateVotingBody {
             fn default() -> Self {
                 Self {
-                    subject: Err("no value supplied for subject".to_string()),
-                    voting_configuration_name: Err(
-                        "no value supplied for voting_configuration_name".to_string(),
+                    nonce: Ok(Default::default()),
+                    question: Err("no value supplied for question".to_string()),
+                    skip_authenticator_devices: Ok(Default::default()),
+                    title: Err("no value supplied for title".to_string()),
+                    voting_configuration_id: Err(
+                        "no value supplied for voting_configuration_id".to_string()
                     ),
                 }
             }
         }
 
         impl CreateVotingBody {
-            pub fn subject<T>(mut self, value: T) -> Self
+            pub fn nonce<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
+                self.nonce = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for subject: {e}"));
+                    .map_err(|e| format!("error converting supplied value for nonce: {e}"));
                 self
             }
-            pub fn voting_configuration_name<T>(mut self, value: T) -> Self
+            pub fn question<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.voting_configuration_name = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for voting_configuration_name: {e}")
+                self.question = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for question: {e}"));
+                self
+            }
+            pub fn skip_authenticator_devices<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skip_authenticator_devices = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for skip_authenticator_devices: {e}")
+                });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn voting_configuration_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.voting_configuration_id = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for voting_configuration_id: {e}")
                 });
                 self
             }
@@ -3273,8 +3327,11 @@ pub mod types {
                 value: CreateVotingBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
-                    subject: value.subject?,
-                    voting_configuration_name: value.voting_configuration_name?,
+                    nonce: value.nonce?,
+                    question: value.question?,
+                    skip_authenticator_devices: value.skip_authenticator_devices?,
+                    title: value.title?,
+                    voting_configuration_id: value.voting_configuration_id?,
                 })
             }
         }
@@ -3282,8 +3339,11 @@ pub mod types {
         impl ::std::convert::From<super::CreateVotingBody> for CreateVotingBody {
             fn from(value: super::CreateVotingBody) -> Self {
                 Self {
-                    subject: Ok(value.subject),
-                    voting_configuration_name: Ok(value.voting_configuration_name),
+                    nonce: Ok(value.nonce),
+                    question: Ok(value.question),
+                    skip_authenticator_devices: Ok(value.skip_authenticator_devices),
+                    title: Ok(value.title),
+                    voting_configuration_id: Ok(value.voting_configuration_id),
                 }
             }
         }
@@ -10093,13 +10153,13 @@ impl Client {
 
     /// Create voting
     ///
-    /// **Inferred.** The official overview says it creates a poll manually (ballots go to authenticators) and that its status is followed with check-pool-status; the page body was not reachable. Path and fields are inferred. The command id is the pool id.
+    /// Creates a poll by hand, outside policy-driven workflows: ballots go to the profile's authenticators (all of them but those in `skipAuthenticatorDevices`), under the named voting configuration's strategy, time limit and quorum. Method, path, content type and fields are the official page's (create-voting-14411489e0).
     ///
-    /// Official overview: manually creates a poll (ballots go to authenticators); status is then followed with Check pool status. Endpoint page body not reachable.
+    /// The page says the answer carries the poll identifier, to follow with check-pool-status, but shows no answer body. The spec reads it as the API's other writes answer: a command id that is the poll id (a `200` with the id is accepted too, docs/protocol.md §14.4). Whether the poll exists before the command settles is not documented.
     ///
     /// Asynchronous: answers `202` with a command id; wait for the `X-DPT-CAB-ID` WebSocket ack (or request-status) before the next step.
     ///
-    /// Sends a `POST` request to `/voting/create-voting`
+    /// Sends a `POST` request to `/voting/create`
     ///
     /// ```no_run
     /// # async fn example(client: &privicore_api::Client) {
@@ -10116,14 +10176,14 @@ impl Client {
 
     /// Check pool status
     ///
-    /// Unofficial best-effort probe only; official page not reachable. How a client learns a poolId is not documented.
+    /// Unofficial best-effort probe only; official page not reachable. The pool id is the one create-voting answers (its official page says so).
     ///
     /// Conflict: Path is unverified: the probe never asserts a status code for this call.
     ///
     /// Sends a `GET` request to `/voting/check-pool-status/{poolId}`
     ///
     /// Arguments:
-    /// - `pool_id`: Pool id (the command id of create-voting).
+    /// - `pool_id`: Pool id (the poll id create-voting answers).
     /// ```no_run
     /// # async fn example(client: &privicore_api::Client) {
     /// # let pool_id: ::std::string::String = todo!();
@@ -17125,7 +17185,7 @@ pub mod builder {
             self
         }
 
-        ///Sends a `POST` request to `/voting/create-voting`
+        ///Sends a `POST` request to `/voting/create`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::CommandAccepted>, Error<types::ApiError>> {
@@ -17133,7 +17193,7 @@ pub mod builder {
             let body = body
                 .and_then(|v| types::CreateVotingBody::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/voting/create-voting", client.baseurl,);
+            let url = format!("{}/voting/create", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
@@ -17147,7 +17207,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .form_urlencoded(&body)?
+                .json(&body)
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {

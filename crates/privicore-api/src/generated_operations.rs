@@ -124,11 +124,11 @@ pub static OPERATIONS: &[OperationMeta] = &[
     OperationMeta {
         id: "create_voting",
         method: "POST",
-        path: "/voting/create-voting",
+        path: "/voting/create",
         tag: "Voting",
         auth: Auth::ProfileToken,
         kind: Kind::AsyncCommand,
-        source: Source::Inferred,
+        source: Source::Documented,
     },
     OperationMeta {
         id: "data_token_transaction_statistics",

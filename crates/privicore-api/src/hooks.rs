@@ -8,7 +8,11 @@
 //!   [`TokenSource`] carried in [`Inner`];
 //! * `exec` sends the request; if the answer is `401` and the operation sent a credential,
 //!   it asks the source for a fresh one **once** and replays the request **once** with it.
-//!   A second `401` is returned to the caller as it is: never a loop.
+//!   A second `401` is returned to the caller as it is: never a loop. The one exception is
+//!   a replay that only moved the same token to its other header (an OAuth access token tried
+//!   as `Authorization: Bearer` after `X-DPT-AUTHORIZATION` was refused, docs/protocol.md
+//!   §14.7): when that is refused too, the source is asked once more (it may renew the token),
+//!   so a request is sent at most three times.
 //!
 //! The policy (when to renew, single flight, log in again) belongs to the token source, which
 //! the ergonomic `privicore` crate implements. A [`StaticToken`] is provided for tests and
@@ -23,6 +27,7 @@ use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
 use crate::Client;
+use crate::observed::WireLog;
 use crate::operations::{Auth, operation};
 use crate::{accepted, lists};
 
@@ -62,6 +67,11 @@ pub enum Credential {
     /// A raw token: sent as `X-DPT-AUTHORIZATION: <token>` ([`Auth::ProfileToken`]) or as
     /// `Authorization: Basic <token>` ([`Auth::OAuthTokenBasic`]).
     Token(String),
+    /// A raw token sent as `Authorization: Bearer <token>` on an operation that takes the
+    /// profile token ([`Auth::ProfileToken`], [`Auth::OptionalProfileToken`]): where an OAuth
+    /// access token may have to go instead of `X-DPT-AUTHORIZATION` (no source says which,
+    /// docs/protocol.md §14.7).
+    Bearer(String),
     /// OAuth client credentials: `Authorization: Basic base64(id:secret)`.
     ClientCredentials {
         /// The client id.
@@ -79,6 +89,7 @@ impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self {
             Credential::Token(_) => "Token",
+            Credential::Bearer(_) => "Bearer",
             Credential::ClientCredentials { .. } => "ClientCredentials",
             Credential::AuthorizationHeader(_) => "AuthorizationHeader",
         };
@@ -110,8 +121,10 @@ pub trait TokenSource: Send + Sync + 'static {
     /// it out.
     fn credential(&self, auth: Auth) -> BoxFuture<'_, Result<Option<Credential>, CredentialError>>;
 
-    /// Called once when a request sent with `rejected` was answered `401`. Returns the
-    /// credential to replay the request with, or `None` to give the `401` to the caller.
+    /// Called when a request sent with `rejected` was answered `401`. Returns the credential
+    /// to replay the request with, or `None` to give the `401` to the caller. Called once per
+    /// request, or twice when the first answer was the same token in its other header (see
+    /// the module documentation): the second call's `rejected` is that replay's credential.
     ///
     /// `rejected` is the credential read back from the rejected request (client credentials
     /// come back as [`Credential::AuthorizationHeader`]). It lets a source that renews once for many callers see that another caller
@@ -121,12 +134,22 @@ pub trait TokenSource: Send + Sync + 'static {
         auth: Auth,
         rejected: &'a Credential,
     ) -> BoxFuture<'a, Option<Credential>>;
+
+    /// Called when a request sent with `credential` was answered with a success (`2xx`): the
+    /// server took the credential in the header it was sent in. (Other answers teach nothing:
+    /// a `5xx` or `429` may come from a proxy that never looked at the credential.) A source
+    /// that can present a credential in more than one header learns here which one the server
+    /// accepts. The default does nothing.
+    fn accepted(&self, auth: Auth, credential: &Credential) {
+        let _ = (auth, credential);
+    }
 }
 
 /// The state the generated [`Client`] carries: where its credentials come from.
 #[derive(Clone, Default)]
 pub struct Inner {
     tokens: Option<Arc<dyn TokenSource>>,
+    wire_log: Option<Arc<WireLog>>,
 }
 
 impl Inner {
@@ -139,7 +162,21 @@ impl Inner {
     pub fn with_source(source: Arc<dyn TokenSource>) -> Self {
         Self {
             tokens: Some(source),
+            wire_log: None,
         }
+    }
+
+    /// The same, recording the wire forms of normalised answers in `log` (shared by every
+    /// client given the same log).
+    #[must_use]
+    pub fn with_wire_log(mut self, log: Arc<WireLog>) -> Self {
+        self.wire_log = Some(log);
+        self
+    }
+
+    /// Where the wire forms of normalised answers are recorded, if anywhere.
+    pub fn wire_log(&self) -> Option<&WireLog> {
+        self.wire_log.as_deref()
     }
 
     /// The token source, if any.
@@ -152,6 +189,7 @@ impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inner")
             .field("token_source", &self.tokens.as_ref().map(|_| "[..]"))
+            .field("wire_log", &self.wire_log.is_some())
             .finish()
     }
 }
@@ -172,11 +210,34 @@ impl TokenSource for StaticToken {
 }
 
 /// The header an operation's credential goes in, with its value marked sensitive so reqwest
-/// and anything that prints headers redacts it.
-fn header_for(auth: Auth, credential: &Credential) -> Result<(HeaderName, HeaderValue), String> {
+/// and anything that prints headers redacts it. For the few requests sent without the
+/// generated client (request-status), so that they place a credential exactly as it does.
+///
+/// ```
+/// use privicore_api::hooks::{credential_header, Credential, DPT_AUTHORIZATION};
+/// use privicore_api::operations::Auth;
+///
+/// let (name, value) = credential_header(Auth::ProfileToken, &Credential::Token("t".into()))?;
+/// assert_eq!((name, value.is_sensitive()), (DPT_AUTHORIZATION, true));
+/// let (name, value) = credential_header(Auth::ProfileToken, &Credential::Bearer("t".into()))?;
+/// assert_eq!((name.as_str(), value.to_str().ok()), ("authorization", Some("Bearer t")));
+/// # Ok::<(), String>(())
+/// ```
+///
+/// # Errors
+///
+/// A message (never holding the secret) when the credential cannot authenticate an operation
+/// that needs `auth`, or holds characters a header cannot carry.
+pub fn credential_header(
+    auth: Auth,
+    credential: &Credential,
+) -> Result<(HeaderName, HeaderValue), String> {
     let (name, text) = match (auth, credential) {
         (Auth::ProfileToken | Auth::OptionalProfileToken, Credential::Token(token)) => {
             (DPT_AUTHORIZATION, token.clone())
+        }
+        (Auth::ProfileToken | Auth::OptionalProfileToken, Credential::Bearer(token)) => {
+            (AUTHORIZATION, format!("Bearer {token}"))
         }
         (Auth::OAuthTokenBasic, Credential::Token(token)) => {
             (AUTHORIZATION, format!("Basic {token}"))
@@ -228,9 +289,14 @@ fn sent_credential(auth: Auth, request: &reqwest::Request) -> Option<Credential>
             .map(str::to_owned)
     };
     match auth {
-        Auth::ProfileToken | Auth::OptionalProfileToken => {
-            header(DPT_AUTHORIZATION).map(Credential::Token)
-        }
+        Auth::ProfileToken | Auth::OptionalProfileToken => header(DPT_AUTHORIZATION)
+            .map(Credential::Token)
+            .or_else(|| {
+                let value = header(AUTHORIZATION)?;
+                value
+                    .strip_prefix("Bearer ")
+                    .map(|token| Credential::Bearer(token.to_owned()))
+            }),
         Auth::OAuthTokenBasic => {
             header(AUTHORIZATION).map(|value| match value.strip_prefix("Basic ") {
                 Some(token) => Credential::Token(token.to_owned()),
@@ -280,7 +346,7 @@ impl ClientHooks<Inner> for Client {
             }
             Err(e) => return Err(Error::Custom(e.to_string())),
         };
-        let (name, value) = header_for(auth, &credential).map_err(Error::InvalidRequest)?;
+        let (name, value) = credential_header(auth, &credential).map_err(Error::InvalidRequest)?;
         request.headers_mut().insert(name, value);
         Ok(())
     }
@@ -300,38 +366,74 @@ impl ClientHooks<Inner> for Client {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let response = self.client().execute(request).await?;
-        let response = bounded(info, response);
+        let source = self.inner().source();
+        let mut response = bounded(info, self.client().execute(request).await?);
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return normalise(info, &query, response).await;
+            if let (Some(sent), Some(source)) = (&sent_with, source)
+                && response.status().is_success()
+            {
+                source.accepted(auth, sent);
+            }
+            return normalise(info, &query, self.inner().wire_log(), response).await;
         }
-        let (Some(rejected), Some(mut replay), Some(source)) =
-            (sent_with, replay, self.inner().source())
+        let (Some(mut rejected), Some(mut replay), Some(source)) = (sent_with, replay, source)
         else {
             return Ok(response);
         };
-        let Some(fresh) = source.refresh(auth, &rejected).await else {
-            return Ok(response);
-        };
-        let Ok((name, value)) = header_for(auth, &fresh) else {
-            return Ok(response);
-        };
-        replay.headers_mut().insert(name, value);
-        let response = bounded(info, self.client().execute(replay).await?);
-        normalise(info, &query, response).await
+        // At most two replays, and the second only after a replay that moved the same token
+        // to its other header: a renewed credential that is refused is the caller's `401`.
+        for _ in 0..2 {
+            let Some(fresh) = source.refresh(auth, &rejected).await else {
+                return Ok(response);
+            };
+            let Ok((name, value)) = credential_header(auth, &fresh) else {
+                return Ok(response);
+            };
+            let next = replay.try_clone();
+            // The credential replaces the rejected one wherever that one was sent.
+            replay.headers_mut().remove(DPT_AUTHORIZATION);
+            replay.headers_mut().remove(AUTHORIZATION);
+            replay.headers_mut().insert(name, value);
+            response = bounded(info, self.client().execute(replay).await?);
+            if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+                if response.status().is_success() {
+                    source.accepted(auth, &fresh);
+                }
+                return normalise(info, &query, self.inner().wire_log(), response).await;
+            }
+            match next {
+                Some(next) if moved_header(&rejected, &fresh) => {
+                    rejected = fresh;
+                    replay = next;
+                }
+                _ => break,
+            }
+        }
+        Ok(response)
+    }
+}
+
+/// Whether `fresh` is `rejected`'s token in its other header (`X-DPT-AUTHORIZATION` and
+/// `Authorization: Bearer`), rather than a renewed credential.
+fn moved_header(rejected: &Credential, fresh: &Credential) -> bool {
+    match (rejected, fresh) {
+        (Credential::Token(a), Credential::Bearer(b))
+        | (Credential::Bearer(a), Credential::Token(b)) => a == b,
+        _ => false,
     }
 }
 
 /// The answer in a form the sources allow, rewritten to the one the spec declares so that it
 /// decodes: commands accepted with `200` or a bare id ([`accepted`]), lists as a bare array
-/// ([`lists`](crate::lists)).
+/// ([`lists`](crate::lists)); the form seen is recorded in `log` when there is one.
 async fn normalise(
     info: &OperationInfo,
     query: &[(String, String)],
+    log: Option<&WireLog>,
     response: reqwest::Response,
 ) -> reqwest::Result<reqwest::Response> {
-    let response = accepted::normalise(info.operation_id, response).await?;
-    lists::normalise(info.operation_id, query, response).await
+    let response = accepted::normalise(info.operation_id, log, response).await?;
+    lists::normalise(info.operation_id, query, log, response).await
 }
 
 /// The answer with its body cut off past [`MAX_ANSWER_BYTES`]: reading further fails, which
@@ -424,13 +526,43 @@ mod tests {
             client_id: "id-1".into(),
             client_secret: "s3cret".into(),
         };
-        let shown = format!("{c:?} {:?}", Credential::Token("tok-9".into()));
+        let shown = format!(
+            "{c:?} {:?} {:?}",
+            Credential::Token("tok-9".into()),
+            Credential::Bearer("tok-8".into())
+        );
         assert!(!shown.contains("s3cret") && !shown.contains("tok-9") && !shown.contains("id-1"));
+        assert!(!shown.contains("tok-8"), "{shown}");
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_back_from_its_header() {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "http://127.0.0.1/".parse().expect("url"),
+        );
+        let (name, value) =
+            credential_header(Auth::ProfileToken, &Credential::Bearer("tok-7".into()))
+                .expect("valid");
+        request.headers_mut().insert(name, value);
+        assert_eq!(
+            sent_credential(Auth::ProfileToken, &request),
+            Some(Credential::Bearer("tok-7".into()))
+        );
+    }
+
+    #[test]
+    fn only_the_same_token_in_its_other_header_is_a_moved_header() {
+        let dpt = Credential::Token("a".into());
+        let bearer = Credential::Bearer("a".into());
+        assert!(moved_header(&dpt, &bearer) && moved_header(&bearer, &dpt));
+        assert!(!moved_header(&dpt, &Credential::Bearer("b".into())));
+        assert!(!moved_header(&dpt, &Credential::Token("a".into())));
     }
 
     #[test]
     fn mismatched_credential_is_refused_without_echoing_it() {
-        let err = header_for(Auth::OAuthClientBasic, &Credential::Token("tok-9".into()))
+        let err = credential_header(Auth::OAuthClientBasic, &Credential::Token("tok-9".into()))
             .expect_err("a token is not client credentials");
         assert!(!err.contains("tok-9"), "{err}");
     }
@@ -438,10 +570,11 @@ mod tests {
     #[test]
     fn header_values_are_sensitive() {
         let (name, value) =
-            header_for(Auth::ProfileToken, &Credential::Token("tok-9".into())).expect("valid");
+            credential_header(Auth::ProfileToken, &Credential::Token("tok-9".into()))
+                .expect("valid");
         assert_eq!(name, DPT_AUTHORIZATION);
         assert!(value.is_sensitive());
-        let (name, value) = header_for(
+        let (name, value) = credential_header(
             Auth::OAuthClientBasic,
             &Credential::ClientCredentials {
                 client_id: "Aladdin".into(),
@@ -451,8 +584,8 @@ mod tests {
         .expect("valid");
         assert_eq!(name, AUTHORIZATION);
         assert_eq!(value, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-        let (_, value) =
-            header_for(Auth::OAuthTokenBasic, &Credential::Token("raw".into())).expect("valid");
+        let (_, value) = credential_header(Auth::OAuthTokenBasic, &Credential::Token("raw".into()))
+            .expect("valid");
         assert_eq!(value, "Basic raw");
     }
 }

@@ -38,6 +38,7 @@ mod accepted;
 pub use accepted::declares_json;
 pub mod hooks;
 pub mod lists;
+pub mod observed;
 pub mod operations;
 mod rebuilt;
 

@@ -11,6 +11,8 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 
+use crate::observed::{ListShape, WireLog};
+
 /// `meta.count` of a list whose server sent a bare array: the total is not known. No server
 /// count is negative, so it cannot be mistaken for one.
 pub const UNKNOWN_COUNT: i64 = -1;
@@ -20,10 +22,11 @@ const LISTS: &[&str] = &["list_data_tokens", "list_oauth_applications"];
 
 /// The answer to a list operation with a bare JSON array wrapped in the declared envelope
 /// (`page` and `perPage` from the request's query, `0` when it had none). Every other answer
-/// is passed on untouched.
+/// is passed on untouched. The shape seen is recorded in `log`.
 pub(crate) async fn normalise(
     operation_id: &str,
     query: &[(String, String)],
+    log: Option<&WireLog>,
     response: reqwest::Response,
 ) -> reqwest::Result<reqwest::Response> {
     if !LISTS.contains(&operation_id) || response.status() != StatusCode::OK {
@@ -32,7 +35,16 @@ pub(crate) async fn normalise(
     let version = response.version();
     let mut headers = response.headers().clone();
     let mut body = response.bytes().await?.to_vec();
-    if let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) {
+    let parsed = serde_json::from_slice::<Value>(&body);
+    if let Some(log) = log {
+        match &parsed {
+            Ok(Value::Array(_)) => log.record_list(ListShape::BareArray),
+            Ok(Value::Object(_)) => log.record_list(ListShape::Envelope),
+            // Not a list at all: it fails to decode, and says nothing about the shape.
+            _ => {}
+        }
+    }
+    if let Ok(Value::Array(items)) = parsed {
         let number = |key: &str| {
             query
                 .iter()

@@ -1,21 +1,32 @@
 //! The command tree, as clap sees it.
 //!
 //! Secrets never come from flags (a flag's value shows in `ps` and in shell history): the
-//! password, the vault key and the client secret are read from the environment (the password
-//! may also be typed at a prompt), so no secret is declared here at all.
+//! password, the vault key and the client secret are read from the environment, or from a
+//! command named in the config file (the password may also be typed at a prompt), so no secret
+//! is declared here at all.
+//!
+//! Flags carry no `env =` attribute: a flag, its environment variable, the config file's
+//! profile and the default are weighed in one place, `settings::resolve`, which also knows
+//! where each value came from (`privicore config` shows it).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "mock")]
+use privicore_mock::Variant;
 
 const AFTER_HELP: &str = "\
-Environment:
+Environment (a flag beats its variable, which beats the config file):
   PRIVICORE_API_URL, PRIVICORE_WS_URL   the server (or --api / --ws)
   PRIVICORE_USERNAME                    the profile (or --username)
-  PRIVICORE_PASSWORD                    its password (else asked for on a terminal)
+  PRIVICORE_PASSWORD                    its password (else password_command, else a prompt)
   PRIVICORE_VAULT_KEY                   64 hex digits, from `privicore key generate`
   PRIVICORE_CLIENT_SECRET               an OAuth application's secret (oauth authorize)
   PRIVICORE_TOKEN_FILE                  where OAuth tokens are kept (or --token-file)
+  PRIVICORE_CONFIG, PRIVICORE_PROFILE   the config file and its profile (or --config / --profile)
+
+Config file: $XDG_CONFIG_HOME/privicore/config.toml (else ~/.config/privicore/config.toml);
+`privicore config` shows what is in effect and where each value comes from.
 
 Start with `privicore demo`: it needs no configuration.";
 
@@ -32,6 +43,20 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+}
+
+/// Which config file, and which of its profiles, to read (given anywhere on the line).
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: privicore/config.toml in your config directory; or
+    /// PRIVICORE_CONFIG)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Profile of the config file to use (default: its default_profile; or PRIVICORE_PROFILE)
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
 }
 
 /// The top-level commands.
@@ -57,7 +82,18 @@ pub enum Command {
     #[command(subcommand)]
     Oauth(OauthCommand),
     /// Run the embedded mock Privicore server in the foreground until Ctrl-C
+    #[cfg(feature = "mock")]
     Mock(MockArgs),
+    /// Check a server with a short, safe sequence (log in, store a few bytes, read them back,
+    /// delete them, revoke the login) and report which wire variant it speaks at each open
+    /// point
+    Doctor(DoctorArgs),
+    /// Show the settings in effect and where each comes from (secrets masked)
+    Config(ConfigArgs),
+    /// Print a completion script for bash, zsh, fish, powershell or elvish
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --out-dir
+    Man(ManArgs),
 }
 
 /// Where the server is.
@@ -67,16 +103,14 @@ pub struct ServerArgs {
     #[arg(
         long,
         value_name = "URL",
-        env = "PRIVICORE_API_URL",
-        help = "API base URL, e.g. https://sandbox.privicore.com:9009"
+        help = "API base URL, e.g. https://sandbox.privicore.com:9009 (or PRIVICORE_API_URL)"
     )]
     pub api: Option<String>,
     /// The WebSocket URL.
     #[arg(
         long,
         value_name = "URL",
-        env = "PRIVICORE_WS_URL",
-        help = "WebSocket URL that carries acknowledgements, e.g. wss://sandbox.privicore.com:8083"
+        help = "WebSocket URL that carries acknowledgements, e.g. wss://sandbox.privicore.com:8083 (or PRIVICORE_WS_URL)"
     )]
     pub ws: Option<String>,
 }
@@ -87,8 +121,9 @@ pub struct ServerArgs {
 pub struct LoginArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Profile username (the password is read from PRIVICORE_PASSWORD, or asked for)
-    #[arg(long, value_name = "NAME", env = "PRIVICORE_USERNAME")]
+    /// Profile username, or PRIVICORE_USERNAME (the password is read from PRIVICORE_PASSWORD,
+    /// the config file's password_command, or asked for)
+    #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
 }
 
@@ -100,6 +135,9 @@ pub struct DemoArgs {
     /// Size of the large file in bytes (kept small by the tests)
     #[arg(long, value_name = "BYTES", default_value_t = 20 * 1024 * 1024, hide = true)]
     pub large_size: u64,
+    /// Print the closing summary as JSON on stdout (the narration goes to stderr)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `privicore profile ...`.
@@ -150,6 +188,9 @@ pub struct RetrieveArgs {
     /// Write to this file, which appears only once the payload is verified (default: stdout)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Print the result as JSON (only with --output: without it stdout carries the payload)
+    #[arg(long, requires = "output")]
+    pub json: bool,
 }
 
 /// `privicore tokens ...`.
@@ -185,13 +226,24 @@ pub struct DeleteArgs {
     /// The data token
     #[arg(value_name = "TOKEN")]
     pub token: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `privicore key ...`.
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Print a fresh random vault key (64 hex digits) for PRIVICORE_VAULT_KEY
-    Generate,
+    Generate(GenerateArgs),
+}
+
+/// `privicore key generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Print the key as JSON (`{"vault_key": "..."}`)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `privicore oauth ...`.
@@ -270,19 +322,78 @@ pub struct InspectArgs {
 /// Where OAuth tokens are kept.
 #[derive(Debug, Args)]
 pub struct TokenFileArgs {
-    /// Token file (default: privicore/oauth-tokens.json in your config directory, else
-    /// ./privicore-oauth.json)
-    #[arg(long, value_name = "FILE", env = "PRIVICORE_TOKEN_FILE")]
+    /// Token file, or PRIVICORE_TOKEN_FILE (default: privicore/oauth-tokens.json in your
+    /// config directory, else ./privicore-oauth.json)
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 }
 
+/// `privicore doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// Longest wait, in seconds, for the WebSocket to join and for each acknowledgement
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `privicore mock`.
+#[cfg(feature = "mock")]
 #[derive(Debug, Args)]
 pub struct MockArgs {
     /// API port P; the WebSocket, stream and download servers take P+1, P+2, P+3
     /// (0 picks four free ports)
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub port: u16,
+    /// The wire to speak where the sources allow more than one (docs/protocol.md §14):
+    /// `probe`, the live wire as the aligned probe describes it, or one other reading
+    #[arg(long, value_name = "NAME", default_value_t = Variant::Probe, value_parser = variants())]
+    pub variant: Variant,
+}
+
+/// The `--variant` names, each with its one-line summary for `--help`.
+#[cfg(feature = "mock")]
+fn variants() -> impl clap::builder::TypedValueParser<Value = Variant> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(
+        Variant::all()
+            .iter()
+            .map(|v| PossibleValue::new(v.name()).help(v.summary())),
+    )
+    .try_map(|name| name.parse::<Variant>())
+}
+
+/// `privicore config`: the same flags a command takes, to see what they would resolve to.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub login: LoginArgs,
+    #[command(flatten)]
+    pub token_file: TokenFileArgs,
+    /// Print the settings as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `privicore completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `privicore man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write privicore.1 and one page per command (privicore-store.1, ...) into this directory
+    /// instead of printing the main page
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -98,6 +98,16 @@ impl From<privicore::Error> for CliError {
         {
             return Self::broken_pipe();
         }
+        // The SDK names its builder setting; a person at a terminal needs the tool's.
+        if let privicore::Error::WebSocketRequired { operation } = &error {
+            let what = match *operation {
+                "request_data" => "retrieving data",
+                other => other,
+            };
+            return Self::new(format!(
+                "{what} needs the WebSocket: set PRIVICORE_WS_URL or pass --ws URL (the result is only pushed over the WebSocket)"
+            ));
+        }
         Self::new(error.to_string())
     }
 }
@@ -111,6 +121,7 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+#[cfg(feature = "mock")]
 impl From<privicore_mock::Error> for CliError {
     fn from(error: privicore_mock::Error) -> Self {
         Self::new(error.to_string())

@@ -2,16 +2,19 @@
 //! ergonomic `privicore` crate.
 //!
 //! `privicore demo` shows the whole story against an embedded mock server; the other commands
-//! work against any Privicore server (`--api`/`--ws` or `PRIVICORE_API_URL`/`PRIVICORE_WS_URL`).
+//! work against any Privicore server (`--api`/`--ws`, `PRIVICORE_API_URL`/`PRIVICORE_WS_URL`,
+//! or a profile of the config file).
 //! Results go to stdout (`--json` where a script would parse them), progress bars and notes to
 //! stderr, and every failure is one `error: ...` line on stderr with exit code 1 (2 for usage
 //! errors).
 
 mod cli;
 mod commands;
+mod config;
 mod error;
 mod output;
 mod progress;
+mod secret_command;
 mod settings;
 
 use std::process::ExitCode;
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return report(&CliError::new(format!("cannot start the runtime: {e}"))),
     };
+    settings::init(cli.globals);
     let result = runtime.block_on(commands::run_until_interrupted(cli.command));
     // A blocking read of stdin may still be parked; do not wait for it.
     runtime.shutdown_timeout(Duration::from_millis(500));

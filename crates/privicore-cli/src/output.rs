@@ -4,6 +4,8 @@
 //! `println!` panics when stdout is a closed pipe (`privicore tokens list | head`); these
 //! helpers return the error instead, and a closed pipe ends the command quietly.
 
+pub mod json;
+
 use std::fmt::Display;
 use std::io::Write;
 use std::time::Duration;

@@ -76,7 +76,13 @@ pub(crate) fn body_fields(op: &str) -> &'static [&'static str] {
         "create_directory_voting_pool" => &["directoryId", "name", "votingConfigurationName"],
         "store_directory_meta" => &["directoryId", "key", "value"],
         // Voting
-        "create_voting" => &["votingConfigurationName", "subject"],
+        "create_voting" => &[
+            "votingConfigurationId",
+            "question",
+            "title",
+            "skipAuthenticatorDevices",
+            "nonce",
+        ],
         // Everything else (request-status, revoke, expiry, generate-token-qr, the reads) takes
         // an empty body.
         _ => &[],

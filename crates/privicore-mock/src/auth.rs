@@ -1,4 +1,6 @@
-//! Who is calling: the profile token (or an OAuth access token) in `X-DPT-AUTHORIZATION`,
+//! Who is calling: the profile token (or an OAuth access token) in `X-DPT-AUTHORIZATION`, or
+//! an OAuth access token in `Authorization: Bearer` where the server's
+//! [`OAuthPlacement`](crate::OAuthPlacement) takes it there,
 //! OAuth client credentials in `Authorization: Basic base64(id:secret)`, or a raw token in
 //! `Authorization: Basic <token>` (docs/protocol.md §3.1).
 
@@ -84,31 +86,68 @@ fn allowed_without_key(op: &str) -> bool {
     )
 }
 
-/// The caller of an operation that needs `X-DPT-AUTHORIZATION`.
+/// The header a caller's token came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Header {
+    /// `X-DPT-AUTHORIZATION: <token>`.
+    Dpt,
+    /// `Authorization: Bearer <token>`, read only where the server's
+    /// [`OAuthPlacement`](crate::OAuthPlacement) takes OAuth tokens there.
+    Bearer,
+}
+
+/// The token a request carries and the header it came in: `X-DPT-AUTHORIZATION` when sent,
+/// else `Authorization: Bearer` when the server reads it for OAuth tokens.
+fn presented_token(shared: &Shared, call: &Call) -> Result<(String, Header), ApiFailure> {
+    let text = |value: &axum::http::HeaderValue| {
+        value
+            .to_str()
+            .map(|v| v.trim().to_owned())
+            .map_err(|_| token_failure(TokenProblem::Unknown))
+    };
+    let (token, header) = match call.headers.get(DPT_AUTHORIZATION) {
+        Some(value) => (text(value)?, Header::Dpt),
+        None => {
+            let bearer = call
+                .headers
+                .get(header::AUTHORIZATION)
+                .filter(|_| shared.config.wire.oauth_placement.in_bearer())
+                .map(text)
+                .transpose()?
+                .and_then(|value| {
+                    let (scheme, token) = value.split_once(' ')?;
+                    scheme
+                        .eq_ignore_ascii_case("bearer")
+                        .then(|| token.trim().to_owned())
+                });
+            match bearer {
+                Some(token) => (token, Header::Bearer),
+                None => {
+                    return Err(ApiFailure::unauthorized(
+                        "auth.missing_token",
+                        "the X-DPT-AUTHORIZATION header is required",
+                    ));
+                }
+            }
+        }
+    };
+    if token.is_empty() {
+        return Err(ApiFailure::unauthorized(
+            "auth.missing_token",
+            "the authorization header is empty",
+        ));
+    }
+    Ok((token, header))
+}
+
+/// The caller of an operation that needs `X-DPT-AUTHORIZATION` (or, for an OAuth access
+/// token, the header the server's [`OAuthPlacement`](crate::OAuthPlacement) takes).
 pub(crate) fn caller(
     shared: &Shared,
     world: &mut World,
     call: &Call,
 ) -> Result<Caller, ApiFailure> {
-    let token = match call.headers.get(DPT_AUTHORIZATION) {
-        None => {
-            return Err(ApiFailure::unauthorized(
-                "auth.missing_token",
-                "the X-DPT-AUTHORIZATION header is required",
-            ));
-        }
-        Some(value) => value
-            .to_str()
-            .map(str::trim)
-            .map_err(|_| token_failure(TokenProblem::Unknown))?
-            .to_owned(),
-    };
-    if token.is_empty() {
-        return Err(ApiFailure::unauthorized(
-            "auth.missing_token",
-            "the X-DPT-AUTHORIZATION header is empty",
-        ));
-    }
+    let (token, header) = presented_token(shared, call)?;
     let (profile_id, oauth_scopes) = resolve_token(world, &token, call.now).map_err(|failure| {
         // A token the injector expired stays a fault on every later request that carries it.
         if shared.faults.was_expired_early(&token) {
@@ -117,6 +156,16 @@ pub(crate) fn caller(
             failure
         }
     })?;
+    // A token in a header the server does not read for its kind is, to the server, no token
+    // it knows: profile tokens only in X-DPT-AUTHORIZATION, OAuth tokens per the placement.
+    let misplaced = match (header, oauth_scopes.is_some()) {
+        (Header::Dpt, true) => !shared.config.wire.oauth_placement.in_dpt_header(),
+        (Header::Bearer, false) => true,
+        _ => false,
+    };
+    if misplaced {
+        return Err(token_failure(TokenProblem::Unknown));
+    }
     if shared.faults.expire_early(&token) {
         world.profiles.expire(&token, call.now);
         world.oauth.expire_access(&token, call.now);

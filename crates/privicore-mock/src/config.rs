@@ -69,7 +69,8 @@ pub enum ReauthorizeAnswer {
     /// default, as the official page shows it).
     #[default]
     NewToken,
-    /// `202` with a command id, as the probe saw on the live server: the same token lives on,
+    /// `202` with a command id, which the probe accepts (and says to await the ack before
+    /// treating the renewed token as live, docs/protocol.md §14.5): the same token lives on,
     /// and its new expiry takes effect only when the command settles (its `X-DPT-CAB-ID` ack,
     /// after the [ack delay](crate::MockServerBuilder::ack_delay)). Until then
     /// retrieve-token-expiry still answers the old expiry.
@@ -206,6 +207,80 @@ pub enum ListAnswer {
     BareArray,
 }
 
+/// The wire form the server speaks at every point where the sources allow more than one
+/// (docs/protocol.md §14): one setting per open point. [`MockConfig::default`] is the aligned
+/// probe's reading, [`Variant`](crate::Variant) names a preset per reading, and
+/// [`MockServerBuilder::wire`](crate::MockServerBuilder::wire) serves one.
+///
+/// ```
+/// use privicore_mock::{MockConfig, RequestStatusMethod, Variant};
+///
+/// let mut wire = MockConfig::default();
+/// assert_eq!(wire, Variant::Probe.config());
+/// wire.request_status_method = RequestStatusMethod::Get;
+/// assert_eq!(wire, MockConfig::variant(Variant::StatusGetOnly));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct MockConfig {
+    /// §14.1: how retrieve-temporary-data-token names the upload target.
+    pub upload_answer: UploadAnswer,
+    /// §14.2: which methods request-status answers.
+    pub request_status_method: RequestStatusMethod,
+    /// §14.3: how request-data's result is pushed.
+    pub data_answer: DataAnswer,
+    /// §14.4: the status and body type commands are accepted with.
+    pub command_answer: CommandAnswer,
+    /// §14.5: how reauthorize-authorization-token answers.
+    pub reauthorize_answer: ReauthorizeAnswer,
+    /// §14.6: the body of the two lists.
+    pub list_answer: ListAnswer,
+    /// §10.4: whether refresh-access-token rotates the refresh token.
+    pub refresh_answer: RefreshAnswer,
+    /// §14.7: which header an OAuth access token is accepted in.
+    pub oauth_placement: OAuthPlacement,
+}
+
+impl MockConfig {
+    /// The settings of a named [`Variant`](crate::Variant) (the same as
+    /// [`Variant::config`](crate::Variant::config)).
+    pub fn variant(variant: crate::Variant) -> MockConfig {
+        variant.config()
+    }
+}
+
+/// Where an OAuth access token is accepted on the operations that take a profile token
+/// (docs/protocol.md §10.5, §14.7: no source says; profile tokens go in `X-DPT-AUTHORIZATION`,
+/// and the token answer says `type: bearer`). A profile token is accepted in
+/// `X-DPT-AUTHORIZATION` only, under every variant. A token in a header the variant does not
+/// read is answered `401` as any unknown token is (`auth.invalid_token`, or
+/// `auth.missing_token` when no header it reads carries one). Set with
+/// [`MockServerBuilder::oauth_placement`](crate::MockServerBuilder::oauth_placement).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthPlacement {
+    /// `X-DPT-AUTHORIZATION: <token>` only, like a profile token, as the spec reads it (the
+    /// default).
+    #[default]
+    DptHeaderOnly,
+    /// `Authorization: Bearer <token>` only, as the token's `type: bearer` suggests.
+    BearerOnly,
+    /// Either header.
+    Either,
+}
+
+impl OAuthPlacement {
+    /// Whether an OAuth access token is accepted in `X-DPT-AUTHORIZATION`.
+    pub(crate) fn in_dpt_header(self) -> bool {
+        matches!(self, OAuthPlacement::DptHeaderOnly | OAuthPlacement::Either)
+    }
+
+    /// Whether `Authorization: Bearer` is read at all.
+    pub(crate) fn in_bearer(self) -> bool {
+        matches!(self, OAuthPlacement::BearerOnly | OAuthPlacement::Either)
+    }
+}
+
 /// Immutable settings of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -222,13 +297,7 @@ pub(crate) struct Config {
     pub max_body: usize,
     pub max_upload: usize,
     pub download_lifetime: Duration,
-    pub reauthorize_answer: ReauthorizeAnswer,
-    pub refresh_answer: RefreshAnswer,
-    pub request_status_method: RequestStatusMethod,
-    pub data_answer: DataAnswer,
-    pub command_answer: CommandAnswer,
-    pub list_answer: ListAnswer,
-    pub upload_answer: UploadAnswer,
+    pub wire: MockConfig,
 }
 
 impl Default for Config {
@@ -247,13 +316,7 @@ impl Default for Config {
             max_body: 32 * 1024 * 1024,
             max_upload: 4 * 1024 * 1024 * 1024,
             download_lifetime: Duration::from_secs(300),
-            reauthorize_answer: ReauthorizeAnswer::default(),
-            refresh_answer: RefreshAnswer::default(),
-            request_status_method: RequestStatusMethod::default(),
-            data_answer: DataAnswer::default(),
-            command_answer: CommandAnswer::default(),
-            list_answer: ListAnswer::default(),
-            upload_answer: UploadAnswer::default(),
+            wire: MockConfig::default(),
         }
     }
 }

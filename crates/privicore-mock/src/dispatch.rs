@@ -164,7 +164,7 @@ async fn answer(
         return no_route(false);
     };
     if route.op == "request_command_status" {
-        let served = shared.config.request_status_method;
+        let served = shared.config.wire.request_status_method;
         if !served.allows(parts.method.as_str()) {
             return router_method_not_allowed(served.allow_header());
         }
@@ -199,7 +199,10 @@ async fn answer(
         now: Utc::now(),
     };
     match handler(shared, &call) {
-        Ok(reply) => reply.render(shared.faults.mangle(route.op), shared.config.command_answer),
+        Ok(reply) => reply.render(
+            shared.faults.mangle(route.op),
+            shared.config.wire.command_answer,
+        ),
         Err(failure) => failure.into_response(),
     }
 }

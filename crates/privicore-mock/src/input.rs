@@ -317,6 +317,14 @@ impl JsonFields {
         }
     }
 
+    /// An optional array of strings: absent or `null` is empty.
+    pub fn optional_str_array(&self, name: &str) -> Result<Vec<String>, ApiFailure> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(_) => self.required_str_array(name),
+        }
+    }
+
     /// An optional object whose values are all strings.
     pub fn optional_str_map(
         &self,

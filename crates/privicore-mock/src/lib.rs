@@ -8,8 +8,9 @@
 //! applications get codes and rotating refresh tokens). It is strict where a real server may
 //! be lenient: a body field an operation does not take, or one sent twice, is refused rather
 //! than ignored, so a client's mistakes show up in its tests. Where the wire has more than one
-//! attested form, a setting picks one ([`MockServerBuilder::reply_shape`],
-//! [`MockServerBuilder::reauthorize_answer`], [`MockServerBuilder::refresh_answer`]).
+//! attested form, a setting picks one ([`MockServerBuilder::reply_shape`], and a
+//! [`MockConfig`] for the open points of docs/protocol.md §14); a [`Variant`] names a whole
+//! wire, [`Variant::Probe`] (the default) being the aligned probe's.
 //!
 //! * [`MockServer::start`] / [`MockServer::builder`] start a server; dropping it stops it.
 //! * [`MockServer::recorded`] and [`MockServer::count`] show what clients sent, secrets masked.
@@ -22,7 +23,8 @@
 //!   [`MockServer::forbid_plaintext`] let a soak check that nothing was lost, stored twice or
 //!   stored unencrypted.
 //!
-//! The binary `privicore-mock --port P` serves the same on `P..P+3` until Ctrl-C.
+//! The binary `privicore-mock --port P [--variant NAME]` serves the same on `P..P+3` until
+//! Ctrl-C.
 //!
 //! # Rejections
 //!
@@ -37,7 +39,7 @@
 //! | body not valid form / JSON | 422 | `validation.malformed_body` |
 //! | body field the operation does not take / a field sent twice | 422 | `validation.unknown_field` / `validation.duplicate_field` |
 //! | unknown `filters[...]` key | 422 | `validation.unknown_filter` |
-//! | missing `X-DPT-AUTHORIZATION` | 401 | `auth.missing_token` |
+//! | missing `X-DPT-AUTHORIZATION` (or `Authorization: Bearer`, where an OAuth token may go) | 401 | `auth.missing_token` |
 //! | unknown / expired / revoked token | 401 | `auth.invalid_token` / `auth.token_expired` / `auth.token_revoked` |
 //! | wrong username or password | 401 | `auth.invalid_credentials` |
 //! | wrong or malformed Basic credentials | 401 | `auth.invalid_client` / `auth.malformed_authorization` / `auth.missing_credentials` |
@@ -82,11 +84,12 @@ mod server;
 mod shared;
 mod state;
 mod transfer;
+mod variant;
 mod ws;
 
 pub use config::{
-    CommandAnswer, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
-    RequestStatusMethod, UploadAnswer,
+    CommandAnswer, DataAnswer, ListAnswer, MockConfig, OAuthPlacement, ReauthorizeAnswer,
+    RefreshAnswer, ReplyShape, RequestStatusMethod, UploadAnswer,
 };
 pub use error::Error;
 pub use faults::{FaultConfig, FaultCounts, Faults, HostileKind, InjectedFault};
@@ -95,6 +98,7 @@ pub use record::{Listener, MASK, REQUEST_ID_HEADER, RecordedBody, RecordedReques
 pub use server::{CommandOutcome, MockServer, MockServerBuilder};
 pub use state::Stats;
 pub use state::data::StoredData;
+pub use variant::{STATUS_MESSAGES, UnknownVariant, Variant};
 
 /// The operation ids the mock serves (the spec's, sorted), for tests that check coverage.
 pub fn operation_ids() -> Vec<&'static str> {

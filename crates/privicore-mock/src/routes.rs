@@ -180,7 +180,7 @@ pub(crate) static ROUTES: &[Route] = &[
     api("create_directory_voting_pool", Post, "/directory/create-voting-pool", G::Directory, dir::create_voting_pool),
     api("store_directory_meta", Post, "/directory/store-meta-information", G::Directory, dir::store_meta),
     // Voting
-    api("create_voting", Post, "/voting/create-voting", G::Voting, voting::create),
+    api("create_voting", Post, "/voting/create", G::Voting, voting::create),
     api("check_pool_status", Get, "/voting/check-pool-status/{poolId}", G::Voting, voting::pool_status),
 ];
 

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    CommandAnswer, Config, DataAnswer, ListAnswer, ReauthorizeAnswer, RefreshAnswer, ReplyShape,
-    RequestStatusMethod, UploadAnswer,
+    CommandAnswer, Config, DataAnswer, ListAnswer, MockConfig, OAuthPlacement, ReauthorizeAnswer,
+    RefreshAnswer, ReplyShape, RequestStatusMethod, UploadAnswer,
 };
 use crate::error::Error;
 use crate::faults::{FaultConfig, FaultState, Faults};
@@ -23,6 +23,7 @@ use crate::shared::{Shared, Urls};
 use crate::state::commands::CommandState;
 use crate::state::data::StoredData;
 use crate::state::{Stats, World, lock};
+use crate::variant::Variant;
 use crate::ws::Hub;
 use crate::{commands, dispatch, janitor, keys, transfer, ws};
 
@@ -164,21 +165,21 @@ impl MockServerBuilder {
     /// and the token's new expiry takes effect when the command's ack is pushed, so a client
     /// that reads the expiry before the acknowledgement sees the old one.
     pub fn reauthorize_answer(mut self, answer: ReauthorizeAnswer) -> Self {
-        self.config.reauthorize_answer = answer;
+        self.config.wire.reauthorize_answer = answer;
         self
     }
 
     /// Whether refresh-access-token rotates the refresh token (default
     /// [`RefreshAnswer::Rotated`]); the other answers keep the refresh token valid.
     pub fn refresh_answer(mut self, answer: RefreshAnswer) -> Self {
-        self.config.refresh_answer = answer;
+        self.config.wire.refresh_answer = answer;
         self
     }
 
     /// Which methods request-status answers (default [`RequestStatusMethod::Post`], as the
     /// probe sends it); the other is answered `405` as a router would.
     pub fn request_status_method(mut self, method: RequestStatusMethod) -> Self {
-        self.config.request_status_method = method;
+        self.config.wire.request_status_method = method;
         self
     }
 
@@ -186,7 +187,15 @@ impl MockServerBuilder {
     /// [`DataAnswer::StatusThenLink`] status texts precede every result, as the official page
     /// describes `output_type` 0.
     pub fn data_answer(mut self, answer: DataAnswer) -> Self {
-        self.config.data_answer = answer;
+        self.config.wire.data_answer = answer;
+        self
+    }
+
+    /// Where an OAuth access token is accepted on the operations that take a profile token
+    /// (default [`OAuthPlacement::DptHeaderOnly`], as the spec reads it); with
+    /// [`OAuthPlacement::BearerOnly`] only `Authorization: Bearer <token>` is.
+    pub fn oauth_placement(mut self, placement: OAuthPlacement) -> Self {
+        self.config.wire.oauth_placement = placement;
         self
     }
 
@@ -194,7 +203,7 @@ impl MockServerBuilder {
     /// [`UploadAnswer::StreamUri`], the probe's full `stream` URI); the other variants answer
     /// the official page's server id, port and `auth`, or the unsourced `streamUrl` alias.
     pub fn upload_answer(mut self, answer: UploadAnswer) -> Self {
-        self.config.upload_answer = answer;
+        self.config.wire.upload_answer = answer;
         self
     }
 
@@ -202,15 +211,38 @@ impl MockServerBuilder {
     /// [`CommandAnswer::Accepted`]: `202` and JSON); the other variants answer `200` and/or a
     /// bare `text/plain` id, as the probes allow.
     pub fn command_answer(mut self, answer: CommandAnswer) -> Self {
-        self.config.command_answer = answer;
+        self.config.wire.command_answer = answer;
         self
     }
 
     /// The body of the two lists (default [`ListAnswer::Envelope`]); with
     /// [`ListAnswer::BareArray`] they answer the page's items alone.
     pub fn list_answer(mut self, answer: ListAnswer) -> Self {
-        self.config.list_answer = answer;
+        self.config.wire.list_answer = answer;
         self
+    }
+
+    /// Serves `wire` at every open point (docs/protocol.md §14), replacing the seven settings
+    /// above at once.
+    pub fn wire(mut self, wire: MockConfig) -> Self {
+        self.config.wire = wire;
+        self
+    }
+
+    /// Serves a named wire variant: the same as `.wire(variant.config())`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use privicore_mock::{MockServer, Variant};
+    ///
+    /// let server = MockServer::builder().variant(Variant::ListsBare).start().await?;
+    /// assert_eq!(server.wire(), Variant::ListsBare.config());
+    /// server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn variant(self, variant: Variant) -> Self {
+        self.wire(variant.config())
     }
 
     /// Binds the four listeners and starts serving.
@@ -337,6 +369,12 @@ impl MockServer {
             background,
             listeners,
         })
+    }
+
+    /// The wire this server speaks at every open point (what [`MockServerBuilder::wire`] or
+    /// [`MockServerBuilder::variant`] set, else [`MockConfig::default`]).
+    pub fn wire(&self) -> MockConfig {
+        self.shared.config.wire
     }
 
     /// Base URL of the API, e.g. `http://127.0.0.1:8009` (no trailing slash).

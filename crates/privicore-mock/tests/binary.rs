@@ -32,8 +32,14 @@ struct Urls {
 }
 
 fn start() -> (Running, Urls) {
+    start_with(&[])
+}
+
+/// The binary on free ports, with `args` after `--port 0`.
+fn start_with(args: &[&str]) -> (Running, Urls) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_privicore-mock"))
         .args(["--port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -449,4 +455,84 @@ async fn binary_serves_store_and_retrieve_and_oauth() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(ws);
+}
+
+/// The status and `Allow` header request-status answers `method` with (an unknown command id:
+/// `404` where the method is served, `405` where it is not).
+async fn request_status(http: &reqwest::Client, api: &str, method: &str) -> (u16, String) {
+    let url = format!("{api}/request-status/00000000-0000-0000-0000-000000000000");
+    let request = match method {
+        "POST" => http.post(url).json(&json!({})),
+        _ => http.get(url),
+    };
+    let response = request.send().await.expect("request-status");
+    let allow = response
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .unwrap_or_default();
+    (response.status().as_u16(), allow)
+}
+
+/// What request-status answers one method with: the status and the `Allow` header.
+type Answer<'a> = (u16, &'a str);
+
+#[tokio::test]
+async fn variant_picks_the_wire_the_binary_serves() {
+    let http = reqwest::Client::new();
+    // (arguments, what POST gets, what GET gets)
+    let cases: [(&[&str], Answer, Answer); 4] = [
+        (&[], (404, ""), (405, "POST")),
+        (&["--variant", "probe"], (404, ""), (405, "POST")),
+        (&["--variant", "status-get-only"], (405, "GET"), (404, "")),
+        (&["--variant=status-get-only"], (405, "GET"), (404, "")),
+    ];
+    for (args, post, get) in cases {
+        let (running, urls) = start_with(args);
+        let answered = (
+            request_status(&http, &urls.api, "POST").await,
+            request_status(&http, &urls.api, "GET").await,
+        );
+        let answered = (
+            (answered.0.0, answered.0.1.as_str()),
+            (answered.1.0, answered.1.1.as_str()),
+        );
+        assert_eq!(answered, (post, get), "{args:?}");
+        drop(running);
+    }
+}
+
+#[test]
+fn an_unknown_variant_is_refused_with_the_valid_names() {
+    let output = Command::new(env!("CARGO_BIN_EXE_privicore-mock"))
+        .args(["--variant", "status-post"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let names: Vec<&str> = privicore_mock::Variant::all()
+        .iter()
+        .map(|v| v.name())
+        .collect();
+    assert_eq!(
+        String::from_utf8(output.stderr).expect("utf-8"),
+        format!(
+            "privicore-mock: --variant: unknown wire variant `status-post`; valid: {}\n",
+            names.join(", ")
+        )
+    );
+}
+
+#[test]
+fn help_lists_every_variant() {
+    let output = Command::new(env!("CARGO_BIN_EXE_privicore-mock"))
+        .arg("--help")
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).expect("utf-8");
+    for variant in privicore_mock::Variant::all() {
+        let line = format!(" {:<22}{}", variant.name(), variant.summary());
+        assert!(help.contains(&line), "{variant} missing:\n{help}");
+    }
 }

@@ -751,8 +751,11 @@ async fn devices_and_voting(c: &Client, cov: &mut Coverage) -> String {
         cov,
         create_voting,
         types::CreateVotingBody {
-            voting_configuration_name: "board".into(),
-            subject: "approve budget".into(),
+            voting_configuration_id: "board".into(),
+            question: "Approve the budget?".into(),
+            title: "Budget".into(),
+            skip_authenticator_devices: vec![device.clone()],
+            nonce: Some("budget-2026".into()),
         }
     );
     let status = call!(cov, check_pool_status, c.check_pool_status().pool_id(&pool));
@@ -760,6 +763,29 @@ async fn devices_and_voting(c: &Client, cov: &mut Coverage) -> String {
         (status.pool_id.as_str(), status.status.as_str()),
         (pool.as_str(), "open")
     );
+    // Skipping a device that is not one of the profile's authenticators fails the command.
+    let unknown = c
+        .create_voting()
+        .body(types::CreateVotingBody {
+            voting_configuration_id: "board".into(),
+            question: "Approve the budget?".into(),
+            title: "Budget".into(),
+            skip_authenticator_devices: vec!["no-such-device".into()],
+            nonce: None,
+        })
+        .send()
+        .await
+        .expect("accepted")
+        .into_inner();
+    let state = c
+        .request_command_status()
+        .command_id(command_id(&unknown))
+        .body(types::EmptyObject {})
+        .send()
+        .await
+        .expect("request_command_status")
+        .into_inner();
+    assert_eq!(status_text(&state), "failed", "an unknown skipped device");
     device
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use privicore_api::types;
-use privicore_mock::{ListAnswer, MockServer, RequestStatusMethod};
+use privicore_mock::{ListAnswer, MockServer, OAuthPlacement, RequestStatusMethod};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -579,6 +579,70 @@ async fn oauth_tokens_are_limited_to_their_scope() {
         .await
         .expect("sent");
     rejected(profile, 403, "auth.oauth_token_not_allowed").await;
+}
+
+/// docs/protocol.md §14.7: each placement variant takes an OAuth access token in its header(s)
+/// only, and a profile token in `X-DPT-AUTHORIZATION` only; a token elsewhere is the usual 401.
+#[tokio::test]
+async fn oauth_tokens_are_taken_only_in_the_placement_the_server_reads() {
+    // (variant, OAuth token in X-DPT-AUTHORIZATION, in Bearer: (status, reason when refused))
+    let variants = [
+        (
+            OAuthPlacement::DptHeaderOnly,
+            (200, ""),
+            (401, "auth.missing_token"),
+        ),
+        (
+            OAuthPlacement::BearerOnly,
+            (401, "auth.invalid_token"),
+            (200, ""),
+        ),
+        (OAuthPlacement::Either, (200, ""), (200, "")),
+    ];
+    for (variant, in_dpt, in_bearer) in variants {
+        let s = MockServer::builder()
+            .ack_delay(Duration::ZERO)
+            .oauth_placement(variant)
+            .start()
+            .await
+            .expect("the mock starts");
+        let api = s.api_url();
+        let token = active_profile(api, "alice", "pw").await;
+        let client = oauth_app(api, &token, "all").await;
+        let (tokens, _) = oauth_tokens(api, &token, &client, "n-1", "all").await;
+        let access = tokens["token"].as_str().expect("token");
+        let list = |name: &'static str, value: String| {
+            http()
+                .get(format!("{api}/data-token/list-data-tokens"))
+                .header(name, value)
+                .send()
+        };
+        for ((status, reason), response) in [
+            (in_dpt, list("X-DPT-AUTHORIZATION", access.to_owned())),
+            (in_bearer, list("Authorization", format!("Bearer {access}"))),
+        ] {
+            let response = response.await.expect("sent");
+            if status == 200 {
+                assert_eq!(response.status(), StatusCode::OK, "{variant:?}");
+            } else {
+                let message = rejected(response, status, reason).await;
+                assert!(
+                    !message.contains(access),
+                    "{variant:?}: the token is not echoed"
+                );
+            }
+        }
+        // A profile token is never taken as a Bearer token.
+        let response = list("Authorization", format!("Bearer {token}"))
+            .await
+            .expect("sent");
+        let reason = if variant == OAuthPlacement::DptHeaderOnly {
+            "auth.missing_token"
+        } else {
+            "auth.invalid_token"
+        };
+        rejected(response, 401, reason).await;
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use privicore_api::hooks::Inner;
 use privicore_api::types;
 
 use crate::auth::oauth::OAuthAuth;
+use crate::auth::placement::PlacementChoice;
 use crate::auth::profile::ProfileAuth;
 use crate::auth::store::{OAuthTokens, TokenStore};
 use crate::commands::{self, status};
@@ -21,6 +22,7 @@ use crate::config::{self, Config};
 use crate::error::{self, ErrorBody};
 use crate::oauth::OAuthClient;
 use crate::session::Session;
+use crate::wire_report::{Recorder, RequestStatusMethod, WireObservations};
 use crate::{ClientBuilder, Error, Result};
 
 /// The entry point: where Privicore is and how to talk to it.
@@ -56,6 +58,13 @@ struct Shared {
     /// The request-status method the server was found to route (see
     /// [`status`](crate::commands::status)): 0 not yet known, else a [`status_code`] value.
     status_method: AtomicU8,
+    /// What the server was seen to speak at the other open points (see [`wire_report`]).
+    ///
+    /// [`wire_report`]: crate::wire_report
+    wire: Recorder,
+    /// Where OAuth access tokens go (see [`placement`](crate::auth::placement)): the setting
+    /// and what the server was found to accept.
+    oauth_placement: PlacementChoice,
 }
 
 /// How a [`status::StatusMethod`] is kept in [`Shared::status_method`].
@@ -109,20 +118,31 @@ impl Client {
             .user_agent(config.user_agent.clone())
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let wire = Recorder::default();
         let anonymous = privicore_api::Client::new_with_client(
             api_base(&config),
             http.clone(),
-            Inner::anonymous(),
+            Inner::anonymous().with_wire_log(wire.api.clone()),
         );
         Ok(Self {
             shared: Arc::new(Shared {
-                config,
                 http,
                 transfer,
                 anonymous,
                 status_method: AtomicU8::new(0),
+                wire,
+                oauth_placement: PlacementChoice::new(config.oauth_token_placement),
+                config,
             }),
         })
+    }
+
+    /// The AES-256-GCM engine this client's vaults encrypt and decrypt with (resolved: never
+    /// [`Engine::Auto`](crate::cipher::Engine::Auto)); see
+    /// [`ClientBuilder::gcm_engine`](crate::ClientBuilder::gcm_engine).
+    #[must_use]
+    pub fn gcm_engine(&self) -> crate::cipher::Engine {
+        self.config().gcm_engine
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -150,6 +170,37 @@ impl Client {
             .store(status_code(method), Ordering::Relaxed);
     }
 
+    /// What this client (and every clone of it) has seen the server speak at each open point
+    /// of the protocol so far (docs/protocol.md §14): which request-status method was routed,
+    /// how the upload target was named, how commands were accepted, how lists and data
+    /// results came. A point not met yet is `None`.
+    ///
+    /// ```
+    /// use privicore::Client;
+    ///
+    /// let client = Client::builder().api_url("http://localhost:8009").build()?;
+    /// // Nothing was sent yet: no point has been observed.
+    /// assert_eq!(client.wire_report(), privicore::WireObservations::default());
+    /// # Ok::<(), privicore::Error>(())
+    /// ```
+    pub fn wire_report(&self) -> WireObservations {
+        let status = self.status_method().map(|method| match method {
+            status::StatusMethod::Post => RequestStatusMethod::Post,
+            status::StatusMethod::Get => RequestStatusMethod::Get,
+        });
+        self.shared.wire.snapshot(status)
+    }
+
+    /// Where the choices at the open points are recorded.
+    pub(crate) fn wire(&self) -> &Recorder {
+        &self.shared.wire
+    }
+
+    /// Where this client's OAuth sessions send their access token, for every clone.
+    pub(crate) fn oauth_placement(&self) -> &PlacementChoice {
+        &self.shared.oauth_placement
+    }
+
     /// The raw generated client, without credentials (for the operations that need none, and
     /// anything this crate does not wrap).
     pub fn raw(&self) -> &privicore_api::Client {
@@ -161,7 +212,7 @@ impl Client {
         privicore_api::Client::new_with_client(
             api_base(&self.shared.config),
             self.shared.http.clone(),
-            inner,
+            inner.with_wire_log(self.shared.wire.api.clone()),
         )
     }
 

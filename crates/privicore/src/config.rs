@@ -1,11 +1,12 @@
-//! Building a [`Client`]: URLs, timeouts, user agent, retries.
+//! Building a [`Client`]: URLs, timeouts, user agent, retries, AES-GCM engine.
 
 use std::time::Duration;
 
 use secrecy::SecretString;
 use url::Url;
 
-use crate::{Client, Error, Result, RetryPolicy};
+use crate::cipher::Engine;
+use crate::{Client, Error, OAuthTokenPlacement, Result, RetryPolicy};
 
 /// Everything a [`Client`] is configured with. Built by [`ClientBuilder`].
 #[derive(Clone, Debug)]
@@ -20,6 +21,9 @@ pub(crate) struct Config {
     pub user_agent: String,
     pub retry: RetryPolicy,
     pub credentials: Option<(String, SecretString)>,
+    pub oauth_token_placement: OAuthTokenPlacement,
+    /// The engine the vault encrypts and decrypts with, resolved (never `Auto`).
+    pub gcm_engine: Engine,
 }
 
 /// Builds a [`Client`].
@@ -50,6 +54,8 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     credentials: Option<(String, SecretString)>,
+    oauth_token_placement: OAuthTokenPlacement,
+    gcm_engine: Option<Engine>,
 }
 
 impl Default for ClientBuilder {
@@ -65,6 +71,8 @@ impl Default for ClientBuilder {
             user_agent: concat!("privicore-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryPolicy::default(),
             credentials: None,
+            oauth_token_placement: OAuthTokenPlacement::default(),
+            gcm_engine: None,
         }
     }
 }
@@ -76,8 +84,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The WebSocket URL that carries acknowledgements, e.g. `wss://…:8083`. Required for
-    /// asynchronous commands.
+    /// The WebSocket URL that carries acknowledgements, e.g. `wss://…:8083`. Without it a
+    /// command's outcome is polled through request-status, and retrieving data fails with
+    /// [`Error::WebSocketRequired`] (its result is only pushed over the WebSocket).
     pub fn ws_url(mut self, url: impl Into<String>) -> Self {
         self.ws_url = Some(url.into());
         self
@@ -132,11 +141,40 @@ impl ClientBuilder {
         self
     }
 
+    /// Where OAuth sessions send their access token on the operations that take a profile
+    /// token (default [`OAuthTokenPlacement::Auto`]: `X-DPT-AUTHORIZATION`, then `Bearer`
+    /// once after a `401`, keeping what the server accepts). No source says which header the
+    /// server wants (docs/protocol.md §14.7).
+    pub fn oauth_token_placement(mut self, placement: OAuthTokenPlacement) -> Self {
+        self.oauth_token_placement = placement;
+        self
+    }
+
+    /// The AES-256-GCM engine of the client's vaults (see [`Engine`]). Without this setting
+    /// the process-wide one applies: `PRIVICORE_GCM_ENGINE`, or [`Engine::Auto`].
+    ///
+    /// ```
+    /// use privicore::cipher::Engine;
+    ///
+    /// let client = privicore::Client::builder()
+    ///     .api_url("http://127.0.0.1:8009")
+    ///     .gcm_engine(Engine::Portable)
+    ///     .build()?;
+    /// assert_eq!(client.gcm_engine(), Engine::Portable);
+    /// # Ok::<(), privicore::Error>(())
+    /// ```
+    pub fn gcm_engine(mut self, engine: Engine) -> Self {
+        self.gcm_engine = Some(engine);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the API URL is missing or a URL does not parse.
+    /// [`Error::Config`] when the API URL is missing or a URL does not parse;
+    /// [`Error::Cipher`] when the AES-GCM engine (set here or by `PRIVICORE_GCM_ENGINE`) is
+    /// unknown or cannot run on this processor.
     pub fn build(self) -> Result<Client> {
         let api_url = self
             .api_url
@@ -146,6 +184,11 @@ impl ClientBuilder {
             .ws_url
             .map(|url| parse_url("WebSocket", &url, &["ws", "wss"]))
             .transpose()?;
+        let gcm_engine = match self.gcm_engine {
+            Some(engine) => engine,
+            None => Engine::from_env()?,
+        }
+        .resolve()?;
         Client::from_config(Config {
             api_url,
             ws_url,
@@ -157,6 +200,8 @@ impl ClientBuilder {
             user_agent: self.user_agent,
             retry: self.retry,
             credentials: self.credentials,
+            oauth_token_placement: self.oauth_token_placement,
+            gcm_engine,
         })
     }
 }
@@ -175,11 +220,13 @@ fn parse_url(what: &str, text: &str, schemes: &[&str]) -> Result<Url> {
 }
 
 /// Reads the client's settings from the environment: `PRIVICORE_API_URL` (required),
-/// `PRIVICORE_WS_URL`, and `PRIVICORE_USERNAME` / `PRIVICORE_PASSWORD` (both or neither).
+/// `PRIVICORE_WS_URL`, `PRIVICORE_USERNAME` / `PRIVICORE_PASSWORD` (both or neither), and
+/// `PRIVICORE_GCM_ENGINE`.
 pub(crate) fn builder_from_env(read: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder> {
     let api = read("PRIVICORE_API_URL")
         .ok_or_else(|| Error::Config("PRIVICORE_API_URL is not set".into()))?;
-    let mut builder = ClientBuilder::default().api_url(api);
+    let engine = Engine::from_setting(read(Engine::ENV).as_deref())?;
+    let mut builder = ClientBuilder::default().api_url(api).gcm_engine(engine);
     if let Some(ws) = read("PRIVICORE_WS_URL") {
         builder = builder.ws_url(ws);
     }
@@ -221,6 +268,40 @@ mod tests {
             .expect("builds");
         assert_eq!(client.config().api_url.as_str(), "http://127.0.0.1:8009/");
         assert!(client.config().credentials.is_some());
+    }
+
+    #[test]
+    fn the_gcm_engine_comes_from_the_builder_or_the_environment_and_is_checked() {
+        let api = ("PRIVICORE_API_URL", "http://127.0.0.1:8009");
+        let portable = builder_from_env(env(&[api, (Engine::ENV, "portable")]))
+            .expect("valid")
+            .build()
+            .expect("builds");
+        assert_eq!(portable.config().gcm_engine, Engine::Portable);
+        let auto = builder_from_env(env(&[api])).expect("valid").build();
+        assert_eq!(
+            auto.expect("builds").config().gcm_engine,
+            Engine::Auto.resolve().expect("auto runs")
+        );
+        assert!(matches!(
+            builder_from_env(env(&[api, (Engine::ENV, "fastest")])),
+            Err(Error::Cipher(crate::CipherError::UnknownEngine))
+        ));
+        let wide = ClientBuilder::default()
+            .api_url("http://h")
+            .gcm_engine(Engine::Wide)
+            .build()
+            .map(|client| client.config().gcm_engine);
+        if Engine::Wide.is_available() {
+            assert_eq!(wide.ok(), Some(Engine::Wide));
+        } else {
+            assert!(matches!(
+                wide,
+                Err(Error::Cipher(crate::CipherError::EngineUnavailable {
+                    engine: Engine::Wide
+                }))
+            ));
+        }
     }
 
     #[test]

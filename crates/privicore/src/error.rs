@@ -108,6 +108,17 @@ pub enum Error {
     /// The WebSocket that carries acknowledgements failed.
     #[error("websocket: {0}")]
     WebSocket(String),
+    /// The call needs the WebSocket, and the client has no WebSocket URL
+    /// ([`ClientBuilder::ws_url`](crate::ClientBuilder::ws_url)): a data request's result is
+    /// only ever pushed there (docs/protocol.md §5.5), while command outcomes can be polled
+    /// without it (§5.6). Nothing was sent.
+    #[error(
+        "{operation}: needs the WebSocket, and no WebSocket URL is configured (its result is only pushed over the WebSocket)"
+    )]
+    WebSocketRequired {
+        /// The operation that needs it (`request_data`).
+        operation: &'static str,
+    },
     /// The caller passed something unusable.
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -34,6 +34,8 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
+// `unsafe` is denied everywhere but in `cipher::wide`, the intrinsics of the wide AES-GCM engine.
+#![deny(unsafe_code)]
 
 mod auth;
 pub mod cipher;
@@ -55,11 +57,13 @@ mod session;
 mod upload_target;
 mod vault;
 pub mod vault_key;
+pub mod wire_report;
 
+pub use auth::placement::OAuthTokenPlacement;
 pub use auth::store;
 pub use cipher::{CipherError, Decryptor, Encryptor};
 pub use client::Client;
-pub use commands::{CommandId, DataReady};
+pub use commands::{CommandId, CommandState, DataReady};
 pub use config::ClientBuilder;
 pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
@@ -70,6 +74,7 @@ pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
 pub use vault::{DEFAULT_INLINE_THRESHOLD, DataToken, StoreOptions, Vault};
 pub use vault_key::{KeyError, VaultKey};
+pub use wire_report::WireObservations;
 
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;

@@ -198,6 +198,48 @@ impl Session {
         Ok(id)
     }
 
+    /// Asks request-status once what became of command `id` (with the method the server
+    /// routes: `POST` first, `GET` when a router refuses it, remembered for the client's life).
+    ///
+    /// ```no_run
+    /// # async fn run(session: privicore::Session, id: privicore::CommandId) -> privicore::Result<()> {
+    /// use privicore::CommandState;
+    ///
+    /// if session.command_status(&id).await? == CommandState::Completed {
+    ///     println!("{id} completed");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] of the call; [`Error::Decode`] for an answer that names no state.
+    pub async fn command_status(&self, id: &CommandId) -> Result<commands::CommandState> {
+        status::check(&self.shared.raw, &self.shared.client, id)
+            .await
+            .map(Into::into)
+    }
+
+    /// Waits until the session's WebSocket has joined the profile channel (it connects in the
+    /// background from the session's start; commands wait for it the same way).
+    ///
+    /// ```no_run
+    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
+    /// session.join_websocket().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the client has no WebSocket URL; [`Error::Timeout`] when the
+    /// socket has not joined within the command timeout.
+    pub async fn join_websocket(&self) -> Result<()> {
+        match &self.shared.hub {
+            Some(hub) => hub.ready("websocket_join").await.map(drop),
+            None => Err(Error::Config("the client has no WebSocket URL".into())),
+        }
+    }
+
     /// Waits for the outcome of a command sent some other way (e.g. through [`Session::raw`]).
     ///
     /// # Errors
@@ -238,12 +280,11 @@ impl Session {
     /// can run out while the server is perfectly able to answer.
     pub(crate) async fn request_data(&self, token: &str) -> Result<DataReady> {
         const OP: &str = "request_data";
-        let hub = self.shared.hub.as_ref().ok_or_else(|| {
-            Error::Config(
-                "retrieving data needs the WebSocket URL (ws_url): its result is only pushed there"
-                    .into(),
-            )
-        })?;
+        let hub = self
+            .shared
+            .hub
+            .as_ref()
+            .ok_or(Error::WebSocketRequired { operation: OP })?;
         let timeout = self.shared.client.config().command_timeout;
         let started = tokio::time::Instant::now();
         let mut misses = 0u32;

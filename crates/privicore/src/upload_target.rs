@@ -21,6 +21,7 @@ use privicore_api::types::TemporaryDataToken;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::wire_report::UploadTargetForm;
 
 /// The operation whose answer is read here, named in its errors.
 const OP: &str = "retrieve_temporary_data_token";
@@ -33,6 +34,8 @@ pub(crate) struct UploadTarget {
     pub(crate) base: String,
     /// The single-use stream token (a secret).
     pub(crate) auth: String,
+    /// Which of the forms above named it (for [`Client::wire_report`](crate::Client::wire_report)).
+    pub(crate) form: UploadTargetForm,
 }
 
 impl std::fmt::Debug for UploadTarget {
@@ -40,6 +43,7 @@ impl std::fmt::Debug for UploadTarget {
         f.debug_struct("UploadTarget")
             .field("base", &self.base)
             .field("auth", &"<redacted>")
+            .field("form", &self.form)
             .finish()
     }
 }
@@ -77,7 +81,12 @@ pub(crate) fn upload_target(answer: &TemporaryDataToken, api_url: &Url) -> Resul
     match (uri, server) {
         (Some((name, text)), server) => {
             let origin = server.as_ref().unwrap_or(api_url);
-            from_uri(name, text, origin, auth)
+            let form = if name == "stream" {
+                UploadTargetForm::StreamUri
+            } else {
+                UploadTargetForm::StreamUrlAlias
+            };
+            from_uri(name, text, origin, auth, form)
         }
         (None, Some(server)) => {
             let auth = auth.ok_or_else(|| {
@@ -86,6 +95,7 @@ pub(crate) fn upload_target(answer: &TemporaryDataToken, api_url: &Url) -> Resul
             Ok(UploadTarget {
                 base: base_of(&server),
                 auth: auth.to_owned(),
+                form: UploadTargetForm::StreamServer,
             })
         }
         (None, None) => Err(bad(format!(
@@ -148,7 +158,13 @@ fn server_base(answer: &TemporaryDataToken, api_url: &Url) -> Result<Option<Url>
 
 /// The target in the URI `text` (the field `name`): absolute, scheme-less (HTTPS) or relative
 /// to `origin`; its `auth` query wins over the separate `auth` field.
-fn from_uri(name: &str, text: &str, origin: &Url, auth: Option<&str>) -> Result<UploadTarget> {
+fn from_uri(
+    name: &str,
+    text: &str,
+    origin: &Url,
+    auth: Option<&str>,
+    form: UploadTargetForm,
+) -> Result<UploadTarget> {
     let url = if text.starts_with('/') || text.starts_with('?') {
         origin.join(text)
     } else if text.contains("://") {
@@ -176,6 +192,7 @@ fn from_uri(name: &str, text: &str, origin: &Url, auth: Option<&str>) -> Result<
     Ok(UploadTarget {
         base: base_of(&url),
         auth,
+        form,
     })
 }
 
@@ -210,10 +227,11 @@ mod tests {
         }
     }
 
-    fn target(base: &str) -> UploadTarget {
+    fn target(base: &str, form: UploadTargetForm) -> UploadTarget {
         UploadTarget {
             base: base.into(),
             auth: SECRET.into(),
+            form,
         }
     }
 
@@ -239,7 +257,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("http://10.0.0.5:8010")
+            target("http://10.0.0.5:8010", UploadTargetForm::StreamUri)
         );
     }
 
@@ -251,7 +269,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://up.example.com/in")
+            target("https://up.example.com/in", UploadTargetForm::StreamUri)
         );
     }
 
@@ -263,7 +281,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://up.example.com:8010")
+            target("https://up.example.com:8010", UploadTargetForm::StreamUri)
         );
     }
 
@@ -276,7 +294,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("http://10.0.0.5:8010")
+            target("http://10.0.0.5:8010", UploadTargetForm::StreamUri)
         );
     }
 
@@ -302,7 +320,10 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://api.example.com:9009/upload")
+            target(
+                "https://api.example.com:9009/upload",
+                UploadTargetForm::StreamUri
+            )
         );
     }
 
@@ -316,7 +337,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://api.example.com:8010")
+            target("https://api.example.com:8010", UploadTargetForm::StreamUri)
         );
     }
 
@@ -330,7 +351,10 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://api.example.com:8010")
+            target(
+                "https://api.example.com:8010",
+                UploadTargetForm::StreamServer
+            )
         );
     }
 
@@ -344,7 +368,10 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://stream1.example.com:8443")
+            target(
+                "https://stream1.example.com:8443",
+                UploadTargetForm::StreamServer
+            )
         );
     }
 
@@ -358,7 +385,10 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("https://api.example.com:8010")
+            target(
+                "https://api.example.com:8010",
+                UploadTargetForm::StreamServer
+            )
         );
     }
 
@@ -370,7 +400,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("http://10.0.0.5:8010")
+            target("http://10.0.0.5:8010", UploadTargetForm::StreamUrlAlias)
         );
     }
 
@@ -383,7 +413,7 @@ mod tests {
         };
         assert_eq!(
             upload_target(&a, &api()).unwrap(),
-            target("http://10.0.0.5:8010")
+            target("http://10.0.0.5:8010", UploadTargetForm::StreamUri)
         );
     }
 
@@ -453,7 +483,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_token() {
-        let shown = format!("{:?}", target("http://h"));
+        let shown = format!("{:?}", target("http://h", UploadTargetForm::StreamUri));
         assert!(
             !shown.contains(SECRET) && shown.contains("<redacted>"),
             "{shown}"

@@ -33,6 +33,7 @@ use crate::output_file::{PartFile, RetrieveOptions, create_private, set_mode, te
 use crate::pipeline;
 use crate::secret_buf::{self, SecretBuf};
 use crate::upload_target::{UploadTarget, upload_target};
+use crate::wire_report::DataDelivery;
 use crate::{Error, ListDataTokens, Result, Session, VaultKey};
 
 /// Payloads up to this many plaintext bytes are sent inline (base64 in a form field); larger
@@ -188,6 +189,11 @@ impl Vault {
         }
     }
 
+    /// The AES-GCM engine of the client this vault belongs to.
+    fn engine(&self) -> cipher::Engine {
+        self.session.client().gcm_engine()
+    }
+
     /// Payloads up to `bytes` go inline, larger ones are streamed.
     #[must_use]
     pub fn inline_threshold(mut self, bytes: usize) -> Self {
@@ -301,7 +307,9 @@ impl Vault {
     /// # Errors
     ///
     /// [`Error::Cipher`] when the ciphertext is not authentic (tampered, wrong key,
-    /// truncated); otherwise any [`Error`] of the steps.
+    /// truncated); [`Error::WebSocketRequired`], before anything is sent, when the client has
+    /// no WebSocket URL (the data request's result is only pushed there); otherwise any
+    /// [`Error`] of the steps.
     pub async fn retrieve(&self, token: impl AsRef<str>) -> Result<Vec<u8>> {
         // Unverified until the call returns `Ok`: on error the buffer (and every allocation
         // it left while growing) is wiped.
@@ -346,10 +354,20 @@ impl Vault {
         W: AsyncWrite + Unpin + ?Sized,
     {
         let ready = self.session.request_data(token.as_ref()).await?;
-        match locate(&ready)? {
+        let location = locate(&ready)?;
+        let wire = self.session.client().wire();
+        wire.data_delivery(match &location {
+            Location::Inline(_) => DataDelivery::Inline,
+            Location::Download { .. } => DataDelivery::Link,
+        });
+        match location {
             Location::Inline(ciphertext) => {
                 // Verified (one-shot decryption checks the tag first); wiped once written.
-                let plaintext = zeroize::Zeroizing::new(cipher::decrypt(&self.key, &ciphertext)?);
+                let plaintext = zeroize::Zeroizing::new(cipher::decrypt_with(
+                    self.engine(),
+                    &self.key,
+                    &ciphertext,
+                )?);
                 writer
                     .write_all(&plaintext)
                     .await
@@ -372,7 +390,11 @@ impl Vault {
                 // hyper's connection task reads the socket. (A third stage, pulling the body
                 // on a task of its own, was tried: no faster, more memory and CPU.)
                 let chunks = pipeline::ahead(
-                    cipher::chunks::decrypt_chunks(&self.key, response.into_inner_stream()),
+                    cipher::chunks::decrypt_chunks(
+                        self.engine(),
+                        &self.key,
+                        response.into_inner_stream(),
+                    ),
                     || Err(DecryptStreamError::Interrupted),
                 );
                 cipher::chunks::write_plaintext(chunks, writer)
@@ -514,7 +536,7 @@ impl Vault {
     /// As [`Vault::store`].
     pub async fn update(&self, token: impl AsRef<str>, data: &[u8]) -> Result<()> {
         self.key.count_message();
-        let wire = cipher::encrypt(&self.key, data)?;
+        let wire = cipher::encrypt_with(self.engine(), &self.key, data)?;
         let body = types::UpdateDataRequest {
             data_token: token.as_ref().to_owned(),
             data: base64::engine::general_purpose::STANDARD.encode(wire),
@@ -585,7 +607,7 @@ impl Vault {
 
     async fn exchange_inline(&self, reservation: &Reservation, plaintext: &[u8]) -> Result<()> {
         self.key.count_message();
-        let wire = cipher::encrypt(&self.key, plaintext)?;
+        let wire = cipher::encrypt_with(self.engine(), &self.key, plaintext)?;
         let body = types::ExchangeDataForTokenBody {
             temporary_token_space: reservation.temporary_token.clone(),
             data: base64::engine::general_purpose::STANDARD.encode(wire),
@@ -603,13 +625,14 @@ impl Vault {
         R: AsyncRead + Send + 'static,
     {
         const OP: &str = "upload_stream";
-        let UploadTarget { base, auth } =
+        let UploadTarget { base, auth, form } =
             upload_target(&reservation.answer, &self.session.client().config().api_url)?;
+        self.session.client().wire().upload_target(form);
         let transfer = self.session.client().transfer_client(&base);
         // Encrypted on a task of its own, a few chunks ahead of the socket.
         self.key.count_message();
         let body = reqwest::Body::wrap_stream(pipeline::ahead(
-            cipher::encrypt_reader(&self.key, reader),
+            cipher::encrypt_reader_with(self.engine(), &self.key, reader),
             || {
                 Err(std::io::Error::other(
                     "the encryption stopped before the end of the payload",

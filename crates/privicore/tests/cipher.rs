@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use privicore::cipher::{
     self, DecryptStreamError, IV_LEN, MAX_PLAINTEXT_LEN, OVERHEAD, STREAM_CHUNK_LEN, TAG_LEN,
-    decrypt, decrypt_to_writer, encrypt, encrypt_reader, encrypt_with_iv,
+    decrypt, decrypt_to_writer_unverified, encrypt, encrypt_reader, encrypt_with_iv,
 };
 use privicore::{CipherError, Decryptor, Encryptor, VaultKey};
 use proptest::prelude::*;
@@ -75,7 +75,7 @@ fn random_chunks<'a>(data: &'a [u8], rng: &mut TestRng) -> Vec<&'a [u8]> {
 }
 
 fn stream_encrypt(key: &VaultKey, iv: [u8; IV_LEN], chunks: &[&[u8]]) -> Vec<u8> {
-    let mut enc = Encryptor::with_iv(key, iv);
+    let mut enc = Encryptor::with_iv(key, iv).expect("engine runs");
     let mut wire = enc.iv().to_vec();
     for chunk in chunks {
         let mut buf = chunk.to_vec();
@@ -91,7 +91,7 @@ fn stream_decrypt(key: &VaultKey, chunks: &[&[u8]]) -> (Vec<u8>, Result<(), Ciph
     let mut dec = Decryptor::new(key);
     let mut plain = Vec::new();
     for chunk in chunks {
-        let released = dec.update(chunk).expect("within the limit");
+        let released = dec.update_unverified(chunk).expect("within the limit");
         plain.extend_from_slice(released.provisional_bytes());
     }
     (plain, dec.finish())
@@ -214,7 +214,7 @@ fn rust_ciphertext_decrypts_in_python() {
         let plaintext = rng.bytes(size);
         // Both the one-shot and the streaming encryptor, with their own random IVs.
         let one_shot = encrypt(&key, &plaintext).expect("small payload");
-        let mut enc = Encryptor::new(&key);
+        let mut enc = Encryptor::new(&key).expect("engine runs");
         let mut streamed = enc.iv().to_vec();
         for chunk in random_chunks(&plaintext, &mut rng) {
             streamed.extend(enc.update(chunk).expect("small payload"));
@@ -306,7 +306,10 @@ fn encrypt_uses_a_fresh_iv_every_time() {
     let b = encrypt(&key, b"same plaintext").expect("small payload");
     assert_ne!(a[..IV_LEN], b[..IV_LEN]);
     assert_ne!(a, b);
-    assert_ne!(Encryptor::new(&key).iv(), Encryptor::new(&key).iv());
+    assert_ne!(
+        Encryptor::new(&key).expect("engine runs").iv(),
+        Encryptor::new(&key).expect("engine runs").iv()
+    );
     assert_eq!(decrypt(&key, &a).expect("authentic"), b"same plaintext");
     assert_eq!(decrypt(&key, &b).expect("authentic"), b"same plaintext");
 }
@@ -403,7 +406,7 @@ fn input_shorter_than_iv_and_tag_is_too_short() {
 #[test]
 fn errors_and_debug_output_hold_no_secrets() {
     let key = VaultKey::from_bytes(&[0x42; 32]).expect("32 bytes");
-    let enc = Encryptor::with_iv(&key, [0x42; IV_LEN]);
+    let enc = Encryptor::with_iv(&key, [0x42; IV_LEN]).expect("engine runs");
     let dec = Decryptor::new(&key);
     for text in [
         format!("{key:?}"),
@@ -572,7 +575,7 @@ async fn decrypt_to_writer_round_trips_any_chunking() {
         for seed in 0..5 {
             let mut out = Vec::new();
             let stream = futures::stream::iter(rechunk(&wire, seed));
-            let written = decrypt_to_writer(&key, stream, &mut out).await;
+            let written = decrypt_to_writer_unverified(&key, stream, &mut out).await;
             assert_eq!(written.ok(), Some(size as u64));
             assert_eq!(out, plaintext);
         }
@@ -586,7 +589,7 @@ async fn decrypt_to_writer_reports_tampering_and_source_errors() {
     wire[100] ^= 4;
     let mut out = Vec::new();
     let stream = futures::stream::iter(rechunk(&wire, 1));
-    let err = decrypt_to_writer(&key, stream, &mut out)
+    let err = decrypt_to_writer_unverified(&key, stream, &mut out)
         .await
         .expect_err("tampered");
     assert!(matches!(
@@ -595,7 +598,7 @@ async fn decrypt_to_writer_reports_tampering_and_source_errors() {
     ));
 
     let stream = futures::stream::iter(rechunk(&wire[..20], 1));
-    let err = decrypt_to_writer(&key, stream, &mut Vec::new())
+    let err = decrypt_to_writer_unverified(&key, stream, &mut Vec::new())
         .await
         .expect_err("too short");
     assert!(matches!(
@@ -607,7 +610,7 @@ async fn decrypt_to_writer_reports_tampering_and_source_errors() {
         Ok(Bytes::from_static(&[0u8; 40])),
         Err(std::io::Error::other("connection reset")),
     ]);
-    let err = decrypt_to_writer(&key, failing, &mut Vec::new())
+    let err = decrypt_to_writer_unverified(&key, failing, &mut Vec::new())
         .await
         .expect_err("source error");
     match err {
@@ -623,7 +626,7 @@ async fn encrypt_reader_feeds_decrypt_to_writer() {
     let plaintext = rng.bytes(2 * STREAM_CHUNK_LEN + 77);
     let stream = encrypt_reader(&key, plaintext.as_slice());
     let mut out = Vec::new();
-    let written = decrypt_to_writer(&key, stream, &mut out).await;
+    let written = decrypt_to_writer_unverified(&key, stream, &mut out).await;
     assert_eq!(written.ok(), Some(plaintext.len() as u64));
     assert_eq!(out, plaintext);
 }
@@ -697,19 +700,19 @@ const MEMORY_BUDGET: isize = 1024 * 1024;
 fn sync_streaming_runs_in_bounded_memory() {
     let key = VaultKey::generate();
     let growth = peak_growth(|| {
-        let mut enc = Encryptor::new(&key);
+        let mut enc = Encryptor::new(&key).expect("engine runs");
         let mut dec = Decryptor::new(&key);
         let mut buf = vec![0x5au8; STREAM_CHUNK_LEN];
         let mut total = 0usize;
-        assert!(dec.update(&enc.iv()).expect("iv").is_empty());
+        assert!(dec.update_unverified(&enc.iv()).expect("iv").is_empty());
         for _ in 0..BIG / STREAM_CHUNK_LEN {
             buf.fill(0x5a);
             enc.encrypt_in_place(&mut buf).expect("within the limit");
-            let plain = dec.update(&buf).expect("within the limit");
+            let plain = dec.update_unverified(&buf).expect("within the limit");
             total += plain.len();
         }
         let tag = enc.finish();
-        let last = dec.update(&tag).expect("tag").len();
+        let last = dec.update_unverified(&tag).expect("tag").len();
         assert_eq!(total + last, BIG);
         dec.finish().expect("authentic");
     });
@@ -727,7 +730,7 @@ fn async_streaming_runs_in_bounded_memory() {
             let source = tokio::io::repeat(0x5a).take(BIG as u64);
             let stream = encrypt_reader(&key, source);
             let mut sink = tokio::io::sink();
-            let written = decrypt_to_writer(&key, stream, &mut sink).await;
+            let written = decrypt_to_writer_unverified(&key, stream, &mut sink).await;
             assert_eq!(written.ok(), Some(BIG as u64));
         });
     });
@@ -742,9 +745,57 @@ fn decryptor_memory_follows_the_chunk_size_not_the_payload() {
     let growth = peak_growth(|| {
         let mut dec = Decryptor::new(&key);
         for chunk in wire.chunks(4096) {
-            let _ = dec.update(chunk).expect("within the limit").len();
+            let _ = dec
+                .update_unverified(chunk)
+                .expect("within the limit")
+                .len();
         }
         dec.finish().expect("authentic");
     });
     assert!(growth < 64 * 1024, "peak heap growth {growth} bytes");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine asked for is the engine that runs
+
+/// `.ci/run` runs this file (with the vault and property tests) once per engine, with
+/// `PRIVICORE_GCM_ENGINE` set: this shows that the setting reached every path those tests
+/// use (the process-wide default and the client's), so that each run really tested its engine.
+#[test]
+fn the_engine_asked_for_in_the_environment_is_the_one_that_runs() {
+    use privicore::cipher::Engine;
+    let asked = std::env::var(Engine::ENV).unwrap_or_default();
+    let requested: Engine = if asked.trim().is_empty() {
+        Engine::Auto
+    } else {
+        asked.parse().expect("PRIVICORE_GCM_ENGINE names an engine")
+    };
+    let key = VaultKey::generate();
+    let client = privicore::Client::builder()
+        .api_url("http://127.0.0.1:9")
+        .build()
+        .map(|client| client.gcm_engine());
+    match requested.resolve() {
+        Ok(running) => {
+            assert_eq!(cipher::engine(), running.name());
+            assert_eq!(Encryptor::new(&key).expect("engine runs").engine(), running);
+            assert_eq!(client.ok(), Some(running));
+            // Straight to stderr, which the harness does not capture: CI's log shows it.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "== engine asked for: {requested}, running: {running}"
+            );
+        }
+        Err(err) => {
+            // Only where the processor lacks the engine asked for: everything refuses.
+            assert_eq!(err, CipherError::EngineUnavailable { engine: requested });
+            assert_eq!(cipher::engine(), "unavailable");
+            assert_eq!(encrypt(&key, b"x").map(drop), Err(err));
+            assert!(client.is_err());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "== engine asked for: {requested}, unavailable on this processor"
+            );
+        }
+    }
 }

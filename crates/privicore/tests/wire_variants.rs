@@ -5,13 +5,23 @@ mod common;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures::TryStreamExt;
+use privicore::api::operations::{Auth, operation};
 use privicore::api::types::{ApproveDeviceBody, RequestUniqueIdentifierBody};
-use privicore::{Client, DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
-use privicore_mock::{
-    CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, RequestStatusMethod, UploadAnswer,
+use privicore::wire_report::{
+    CommandIdEncoding, DataDelivery, ListShape, RequestStatusMethod as Routed, UploadTargetForm,
 };
-use secrecy::SecretString;
+use privicore::{
+    Client, DEFAULT_INLINE_THRESHOLD, Error, MemoryTokenStore, OAuthTokenPlacement, OAuthTokens,
+    RetryPolicy, Session, StoreOptions, VaultKey,
+};
+use privicore_mock::{
+    CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, OAuthPlacement, RecordedRequest,
+    RequestStatusMethod, UploadAnswer,
+};
+use secrecy::{ExposeSecret, SecretString};
 
 /// A client for `mock` without a WebSocket URL, so every command's outcome is polled through
 /// request-status.
@@ -50,13 +60,14 @@ async fn round_trip(vault: &privicore::Vault, data: &[u8], what: &str) {
 /// the method refused by the server is tried at most once in the client's life.
 #[tokio::test]
 async fn request_status_is_polled_with_the_method_the_server_routes() {
-    // (variant, the method every routed poll uses, how many refused polls the client makes)
+    // (variant, the method every routed poll uses, how many refused polls the client makes,
+    // what the client reports it found routed)
     let variants = [
-        (RequestStatusMethod::Post, "POST", 0),
-        (RequestStatusMethod::Get, "GET", 1),
-        (RequestStatusMethod::Both, "POST", 0),
+        (RequestStatusMethod::Post, "POST", 0, Routed::Post),
+        (RequestStatusMethod::Get, "GET", 1, Routed::Get),
+        (RequestStatusMethod::Both, "POST", 0, Routed::Post),
     ];
-    for (variant, routed, refused) in variants {
+    for (variant, routed, refused, reported) in variants {
         let mock = MockServer::builder()
             .request_status_method(variant)
             .require_public_key(false)
@@ -64,6 +75,7 @@ async fn request_status_is_polled_with_the_method_the_server_routes() {
             .await
             .expect("the mock starts");
         let client = polling_client(&mock);
+        assert_eq!(client.wire_report().request_status_method, None);
         let password = SecretString::from(common::PASSWORD);
         client
             .register_profile("alice", &password)
@@ -117,6 +129,11 @@ async fn request_status_is_polled_with_the_method_the_server_routes() {
                 .all(|(method, status)| method == routed && *status == 200),
             "{variant:?}: every routed poll is a {routed} answered 200: {calls:?}"
         );
+        assert_eq!(
+            client.wire_report().request_status_method,
+            Some(reported),
+            "{variant:?}: the method found routed is reported"
+        );
     }
 }
 
@@ -152,7 +169,23 @@ async fn retrieval_waits_past_status_messages_for_the_data() {
             .into_iter()
             .enumerate()
         {
+            let inline = matches!(variant, DataAnswer::InlineOrLink) && data.len() <= threshold;
             round_trip(&vault, &data, &format!("{variant:?}/{threshold} {i}")).await;
+            let report = client.wire_report();
+            assert_eq!(
+                report.data_delivery,
+                Some(if inline {
+                    DataDelivery::Inline
+                } else {
+                    DataDelivery::Link
+                }),
+                "{variant:?}/{threshold} {i}: the way the data came is reported"
+            );
+            assert_eq!(
+                report.data_status_messages_seen,
+                matches!(variant, DataAnswer::StatusThenLink { .. }),
+                "{variant:?}/{threshold} {i}: status messages are reported when they came"
+            );
         }
         assert_eq!(
             mock.count("download_data"),
@@ -175,12 +208,20 @@ async fn retrieval_waits_past_status_messages_for_the_data() {
 #[tokio::test]
 async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
     let variants = [
-        (CommandAnswer::Accepted, 202),
-        (CommandAnswer::Ok, 200),
-        (CommandAnswer::OkPlainText, 200),
-        (CommandAnswer::AcceptedPlainText, 202),
+        (CommandAnswer::Accepted, 202, CommandIdEncoding::Json),
+        (CommandAnswer::Ok, 200, CommandIdEncoding::Json),
+        (
+            CommandAnswer::OkPlainText,
+            200,
+            CommandIdEncoding::PlainText,
+        ),
+        (
+            CommandAnswer::AcceptedPlainText,
+            202,
+            CommandIdEncoding::PlainText,
+        ),
     ];
-    for (variant, status) in variants {
+    for (variant, status, encoding) in variants {
         let (mock, client) =
             common::start_with(MockServer::builder().command_answer(variant), |b| b).await;
         let session = common::provisioned(&client, "writer@test").await;
@@ -205,6 +246,12 @@ async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
                 "{variant:?}: {op} answered {answered:?}, expected {status}"
             );
         }
+        let report = client.wire_report();
+        assert_eq!(
+            (report.accepted_status, report.command_id_encoding),
+            (Some(status), Some(encoding)),
+            "{variant:?}: the accepted form is reported"
+        );
     }
 }
 
@@ -213,7 +260,10 @@ async fn commands_are_accepted_with_200_or_202_and_a_bare_text_id() {
 /// every item comes back once, in three requests (2 + 2 + a short page of 1).
 #[tokio::test]
 async fn lists_are_read_as_an_envelope_or_a_bare_array() {
-    for variant in [ListAnswer::Envelope, ListAnswer::BareArray] {
+    for (variant, shape) in [
+        (ListAnswer::Envelope, ListShape::Envelope),
+        (ListAnswer::BareArray, ListShape::BareArray),
+    ] {
         let (mock, client) =
             common::start_with(MockServer::builder().list_answer(variant), |b| b).await;
         let session = common::provisioned(&client, "lister@test").await;
@@ -277,6 +327,11 @@ async fn lists_are_read_as_an_envelope_or_a_bare_array() {
             3,
             "{variant:?}: application pages"
         );
+        assert_eq!(
+            client.wire_report().list_shape,
+            Some(shape),
+            "{variant:?}: the list shape is reported"
+        );
     }
 }
 
@@ -288,11 +343,14 @@ async fn lists_are_read_as_an_envelope_or_a_bare_array() {
 #[tokio::test]
 async fn large_payloads_are_uploaded_under_every_upload_target_form() {
     let variants = [
-        UploadAnswer::StreamUri,
-        UploadAnswer::StreamServer,
-        UploadAnswer::StreamUrlAlias,
+        (UploadAnswer::StreamUri, UploadTargetForm::StreamUri),
+        (UploadAnswer::StreamServer, UploadTargetForm::StreamServer),
+        (
+            UploadAnswer::StreamUrlAlias,
+            UploadTargetForm::StreamUrlAlias,
+        ),
     ];
-    for variant in variants {
+    for (variant, form) in variants {
         let (mock, client) =
             common::start_with(MockServer::builder().upload_answer(variant), |b| b).await;
         let session = common::provisioned(&client, "uploader@test").await;
@@ -331,6 +389,321 @@ async fn large_payloads_are_uploaded_under_every_upload_target_form() {
             mock.count("exchange_data_for_token"),
             0,
             "{variant:?}: nothing was sent inline"
+        );
+        assert_eq!(
+            client.wire_report().upload_target,
+            Some(form),
+            "{variant:?}: the upload target's form is reported"
+        );
+    }
+}
+
+/// §5.6: without a WebSocket URL every command's outcome is polled, so provisioning, storing
+/// (inline and uploaded), listing and deleting work; retrieval cannot (a data request's
+/// result is only pushed, §5.5) and fails with the typed error before anything is sent.
+#[tokio::test]
+async fn without_a_websocket_retrieval_is_the_one_thing_refused() {
+    let mock = MockServer::start().await.expect("the mock starts");
+    let client = polling_client(&mock);
+    let session = common::provisioned(&client, "no-socket@test").await;
+    let vault = session.vault(VaultKey::generate());
+    let small = b"small, sent inline".to_vec();
+    let large = vec![7u8; DEFAULT_INLINE_THRESHOLD + 1];
+    let mut tokens = Vec::new();
+    for data in [&small, &large] {
+        tokens.push(
+            vault
+                .store(data, &StoreOptions::new("wire"))
+                .await
+                .expect("stored by polling"),
+        );
+    }
+    assert_eq!(mock.count("upload_stream"), 1, "the large one was uploaded");
+    let listed: Vec<_> = session
+        .data_tokens()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .expect("listed");
+    assert_eq!(listed.len(), 2);
+
+    for token in &tokens {
+        let error = vault.retrieve(token).await.expect_err("no WebSocket");
+        assert!(
+            matches!(
+                error,
+                Error::WebSocketRequired {
+                    operation: "request_data"
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "request_data: needs the WebSocket, and no WebSocket URL is configured (its result is only pushed over the WebSocket)"
+        );
+    }
+    assert_eq!(mock.count("request_data"), 0, "nothing was requested");
+
+    for token in &tokens {
+        session
+            .data_tokens()
+            .delete(token.as_str())
+            .await
+            .expect("deleted by polling");
+    }
+    assert_eq!(mock.stats().data_tokens, 0);
+    // Every outcome above was polled: the mock never had a WebSocket to push to.
+    assert!(mock.count("request_command_status") > 0);
+}
+
+/// Where a request to an operation that takes a profile token carried its token: `"dpt"`
+/// (`X-DPT-AUTHORIZATION`), `"bearer"` (`Authorization: Bearer`), or `None` for the other
+/// operations and listeners.
+fn token_header(request: &RecordedRequest) -> Option<&'static str> {
+    let op = operation(request.operation_id?)?;
+    if request.listener != Listener::Api
+        || !matches!(op.auth, Auth::ProfileToken | Auth::OptionalProfileToken)
+    {
+        return None;
+    }
+    if request.header("x-dpt-authorization").is_some() {
+        Some("dpt")
+    } else if request
+        .header("authorization")
+        .is_some_and(|value| value.starts_with("Bearer "))
+    {
+        Some("bearer")
+    } else {
+        Some("none")
+    }
+}
+
+/// The `(header, status)` of every profile-token request the mock recorded, in order.
+fn token_requests(mock: &MockServer) -> Vec<(&'static str, u16)> {
+    mock.recorded()
+        .iter()
+        .filter_map(|r| token_header(r).map(|header| (header, r.status)))
+        .collect()
+}
+
+/// An OAuth session for a freshly authorized application of a new profile called `name`.
+async fn oauth_session(client: &Client, name: &str) -> (Session, OAuthTokens) {
+    let profile = common::provisioned(client, name).await;
+    let (_, tokens) = common::authorized_app(client, &profile, name).await;
+    let session = client
+        .oauth_session(tokens.clone(), Arc::new(MemoryTokenStore::new()))
+        .await
+        .expect("an OAuth session");
+    (session, tokens)
+}
+
+/// §14.7: an OAuth access token in `X-DPT-AUTHORIZATION` (the spec's reading) or in
+/// `Authorization: Bearer` (the token's `type: bearer`). Under each variant an OAuth session
+/// stores, retrieves and lists data with the default placement: the server that takes only
+/// `Bearer` refuses the first request once, the client moves the same token to `Bearer`
+/// (without spending its refresh token) and sends every later request there.
+#[tokio::test]
+async fn oauth_access_tokens_go_where_the_server_takes_them() {
+    // (variant, where every accepted request carried the token, refused requests)
+    let variants = [
+        (OAuthPlacement::DptHeaderOnly, "dpt", 0),
+        (OAuthPlacement::BearerOnly, "bearer", 1),
+        (OAuthPlacement::Either, "dpt", 0),
+    ];
+    for (variant, header, refused) in variants {
+        let (mock, client) =
+            common::start_with(MockServer::builder().oauth_placement(variant), |b| b).await;
+        let (session, _) = oauth_session(&client, "oauth-placement@test").await;
+        mock.clear_recorded();
+        let vault = session.vault(VaultKey::generate());
+        round_trip(&vault, b"placed", &format!("{variant:?}")).await;
+        round_trip(&vault, b"placed again", &format!("{variant:?} again")).await;
+        let listed = session
+            .data_tokens()
+            .list()
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{variant:?}: list: {e:?}"));
+        assert_eq!(
+            listed.len(),
+            2,
+            "{variant:?}: both stored tokens are listed"
+        );
+
+        let requests = token_requests(&mock);
+        let refusals = requests.iter().filter(|(_, status)| *status == 401).count();
+        assert_eq!(
+            refusals, refused,
+            "{variant:?}: refused requests: {requests:?}"
+        );
+        if refused > 0 {
+            assert_eq!(
+                requests[0],
+                ("dpt", 401),
+                "{variant:?}: X-DPT-AUTHORIZATION is tried first: {requests:?}"
+            );
+        }
+        assert!(
+            requests.len() >= 6
+                && requests
+                    .iter()
+                    .filter(|(_, status)| *status != 401)
+                    .all(|(sent, _)| *sent == header),
+            "{variant:?}: every accepted request carried the token in {header}: {requests:?}"
+        );
+        assert_eq!(
+            mock.count("refresh_oauth_access_token"),
+            0,
+            "{variant:?}: moving the token to another header spends no refresh token"
+        );
+    }
+}
+
+/// §14.7: what the client learned about the placement holds for the client's life (a second
+/// OAuth session on a clone of the client is never refused), a placement set on the builder
+/// is never left, two refused placements end in the typed error with the first placement
+/// kept, an error answer teaches nothing, and no access token is ever printed on the way
+/// (logs at TRACE, errors, Debug).
+#[tokio::test]
+async fn the_oauth_placement_is_learned_once_per_client_and_no_token_is_printed() {
+    let capture = common::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (mock, client) = common::start_with(
+        MockServer::builder().oauth_placement(OAuthPlacement::BearerOnly),
+        |b| b,
+    )
+    .await;
+    let mut printed = Vec::new();
+    let mut secrets = Vec::new();
+
+    // The first session learns `Bearer` with one refused request.
+    let (first, tokens) = oauth_session(&client, "first@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    first.data_tokens().list().collect().await.expect("listed");
+    assert_eq!(token_requests(&mock), [("dpt", 401), ("bearer", 200)]);
+
+    // A second session, on a clone of the client, starts where the first ended.
+    let (second, tokens) = oauth_session(&client.clone(), "second@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    for _ in 0..2 {
+        second.data_tokens().list().collect().await.expect("listed");
+    }
+    assert_eq!(token_requests(&mock), [("bearer", 200), ("bearer", 200)]);
+    printed.push(format!("{first:?} {second:?} {client:?}"));
+
+    // A placement set on the builder is kept even when the server refuses it: the token is
+    // renewed once (as after any 401) and the caller gets the typed error.
+    let pinned = common::builder(&mock)
+        .oauth_token_placement(OAuthTokenPlacement::DptHeader)
+        .build()
+        .expect("valid configuration");
+    let (pinned_session, tokens) = oauth_session(&pinned, "pinned@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    let error = pinned_session
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect_err("the server never takes X-DPT-AUTHORIZATION");
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+    assert_eq!(token_requests(&mock), [("dpt", 401), ("dpt", 401)]);
+    printed.push(format!("{error} {error:?}"));
+    secrets.extend(
+        pinned_session
+            .oauth_tokens()
+            .map(|t| t.access_token.expose_secret().to_owned()),
+    );
+
+    // A token refused in both places (a made-up one, which cannot be refreshed either) is the
+    // typed error, and the next call starts from X-DPT-AUTHORIZATION again: nothing was learned.
+    let fresh = common::builder(&mock).build().expect("valid configuration");
+    let mut made_up = tokens.clone();
+    made_up.access_token = SecretString::from("made-up-access-token-0001");
+    made_up.refresh_token = Some(SecretString::from("made-up-refresh-token-0001"));
+    secrets.push("made-up-access-token-0001".to_owned());
+    let unknown = fresh
+        .oauth_session(made_up, Arc::new(MemoryTokenStore::new()))
+        .await
+        .expect("a session");
+    mock.clear_recorded();
+    for round in 0..2 {
+        let error = unknown
+            .data_tokens()
+            .list()
+            .collect()
+            .await
+            .expect_err("an unknown token");
+        assert!(
+            matches!(error, Error::Unauthorized { .. }),
+            "{round}: {error:?}"
+        );
+        printed.push(format!("{error} {error:?}"));
+    }
+    assert_eq!(
+        token_requests(&mock),
+        [("dpt", 401), ("bearer", 401), ("dpt", 401), ("bearer", 401)],
+        "each call tries both places once, X-DPT-AUTHORIZATION first"
+    );
+    assert_eq!(
+        mock.count("refresh_oauth_access_token"),
+        1,
+        "the made-up refresh token was presented once, never again"
+    );
+
+    // An error answer teaches nothing (a proxy's 5xx never looked at the token): after one, the
+    // client still moves the token to `Bearer` when the server refuses X-DPT-AUTHORIZATION.
+    let proxied = common::builder(&mock)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("valid configuration");
+    let (behind_proxy, tokens) = oauth_session(&proxied, "proxied@test").await;
+    secrets.push(tokens.access_token.expose_secret().to_owned());
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+    let error = behind_proxy
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect_err("the server is down");
+    printed.push(format!("{error} {error:?}"));
+    mock.faults().clear();
+    behind_proxy
+        .data_tokens()
+        .list()
+        .collect()
+        .await
+        .expect("listed once the server is back");
+    let requests = token_requests(&mock);
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [("dpt", 500 | 503), ("dpt", 401), ("bearer", 200)]
+        ),
+        "{requests:?}"
+    );
+
+    printed.push(capture.text());
+    let printed = printed.join("\n");
+    assert!(
+        printed.contains("trying the other header"),
+        "the fallback is logged (without the token)"
+    );
+    for (i, secret) in secrets.iter().enumerate() {
+        assert!(
+            !printed.contains(secret.as_str()),
+            "access token {i} was printed"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Figure 4: client-side encryption throughput.
 //!
 //! SDK: the streaming path the vault uses, [`privicore::cipher::encrypt_reader`] over an
-//! in-memory reader (64 KiB chunks) and [`privicore::cipher::decrypt_to_writer`] over 64 KiB
+//! in-memory reader (64 KiB chunks) and [`privicore::cipher::decrypt_to_writer_unverified`] over 64 KiB
 //! wire chunks into a sink; and the streaming primitive alone,
 //! [`privicore::Encryptor::encrypt_in_place`] over 64 KiB chunks of the buffer, which tells
 //! the cost of the cryptography from the cost of moving bytes through a reader. Baseline: the
@@ -96,7 +96,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
             rounds,
             async || {
                 let started = Instant::now();
-                let mut encryptor = privicore::Encryptor::new(&key);
+                let mut encryptor = privicore::Encryptor::new(&key)?;
                 for chunk in chunked.chunks_mut(CHUNK) {
                     encryptor.encrypt_in_place(chunk)?;
                 }
@@ -123,7 +123,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
             async || {
                 let started = Instant::now();
                 let chunks = futures::stream::iter(wire_chunks.iter().cloned().map(Ok::<_, std::io::Error>));
-                let written = privicore::cipher::decrypt_to_writer(&key, chunks, &mut tokio::io::sink())
+                let written = privicore::cipher::decrypt_to_writer_unverified(&key, chunks, &mut tokio::io::sink())
                     .await
                     .map_err(|e| format!("the SDK did not decrypt: {e}"))?;
                 let rate = gbps(size, started);
@@ -177,7 +177,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
             ),
             figure(
                 "cipher_decrypt",
-                "privicore::cipher::decrypt_to_writer (64 KiB wire chunks into a sink) vs aes-gcm decrypt_inout_detached on the whole buffer in place",
+                "privicore::cipher::decrypt_to_writer_unverified (64 KiB wire chunks into a sink) vs aes-gcm decrypt_inout_detached on the whole buffer in place",
                 decrypt,
             ),
         ];

@@ -4,21 +4,12 @@
 use std::path::Path;
 
 use privicore::{StoreOptions, Vault};
-use serde::Serialize;
 use tokio::io::AsyncRead;
 
 use crate::cli::{RetrieveArgs, StoreArgs};
 use crate::error::{CliError, Context, Result};
+use crate::output::json::{Retrieved, Stored};
 use crate::{output, progress, settings};
-
-/// What `store --json` prints.
-#[derive(Serialize)]
-struct Stored<'a> {
-    token: &'a str,
-    file: String,
-    size: u64,
-    context: &'a str,
-}
 
 /// `privicore store FILE`.
 pub async fn store(args: StoreArgs) -> Result<()> {
@@ -126,6 +117,13 @@ pub async fn retrieve(args: RetrieveArgs) -> Result<()> {
                 .await;
             bar.finish_and_clear();
             let written = result.map_err(explain).context(&what)?;
+            if args.json {
+                return output::json(&Retrieved {
+                    token: &args.token,
+                    file: path.display().to_string(),
+                    size: written,
+                });
+            }
             output::note(format!(
                 "wrote {} to {}",
                 output::bytes(written),

@@ -3,7 +3,11 @@
 //! With no configuration it starts the embedded mock in this process; with `--api`/`--ws` (or
 //! the environment) it tells the same story to that server, under a fresh throwaway profile
 //! (random name and password), and deletes what it stored. Every claim it narrates is checked:
-//! a failed check ends the demo with exit code 1.
+//! a failed check ends the demo with exit code 1. With `--json` the narration goes to stderr
+//! and stdout carries only the closing summary, as JSON.
+//!
+//! The embedded mock exists only in a binary built with the `mock` feature (the default); a
+//! slim build tells the story only to a server given by --api/--ws.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -12,22 +16,27 @@ use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use privicore::{Client, FileTokenStore, KeyPair, StoreOptions, VaultKey};
+#[cfg(feature = "mock")]
 use privicore_mock::MockServer;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::DemoArgs;
 use crate::commands::data;
 use crate::error::{CliError, Context, Result};
-use crate::{output, progress};
+use crate::output::json::{DemoStep, DemoSummary};
+use crate::{output, progress, settings};
 
 /// Size of the small file: well under the inline threshold, so it travels inside the request.
 const SMALL_SIZE: usize = 200;
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<()> {
-    let mut timeline = Timeline::default();
+    let mut timeline = Timeline {
+        json: args.json,
+        ..Timeline::default()
+    };
     let server = Server::connect(&args, &mut timeline).await?;
-    output::line(format!("Privicore demo against {}\n", server.describe))?;
+    timeline.show(format!("Privicore demo against {}\n", server.describe))?;
     let client = &server.client;
 
     let run_id = random_hex(4)?;
@@ -292,51 +301,66 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         .await?;
     timeline.say("Deleted small.txt's token (large.bin's was then the only one left), then large.bin's: none left.")?;
 
-    timeline.summary()
+    timeline.summary(&server.name)
 }
 
 /// The server the demo talks to, and the mock behind it when it is embedded.
 struct Server {
     client: Client,
     describe: String,
+    /// `embedded mock`, or the API URL.
+    name: String,
     /// Kept alive for the whole demo; dropping it stops the mock.
+    #[cfg(feature = "mock")]
     _mock: Option<MockServer>,
 }
 
 impl Server {
     async fn connect(args: &DemoArgs, timeline: &mut Timeline) -> Result<Self> {
-        let api = args.server.api.as_deref().filter(|v| !v.is_empty());
-        let ws = args.server.ws.as_deref().filter(|v| !v.is_empty());
-        match (api, ws) {
+        match settings::urls(&args.server)? {
             (Some(api), Some(ws)) => Ok(Self {
-                client: Client::builder().api_url(api).ws_url(ws).build()?,
+                client: Client::builder().api_url(&api).ws_url(&ws).build()?,
                 describe: format!("the server at {api} (WebSocket {ws})"),
+                name: api,
+                #[cfg(feature = "mock")]
                 _mock: None,
             }),
             (Some(_), None) => Err(CliError::usage(
                 "the demo needs the WebSocket URL too (--ws or PRIVICORE_WS_URL): retrieval results arrive there",
             )),
-            (None, _) => {
-                let mock = timeline
-                    .step("start mock server", async {
-                        MockServer::start().await.context("start the mock server")
-                    })
-                    .await?;
-                let client = Client::builder()
-                    .api_url(mock.api_url())
-                    .ws_url(mock.ws_url())
-                    .build()?;
-                Ok(Self {
-                    client,
-                    describe: format!(
-                        "an embedded mock server (API {}, WebSocket {})",
-                        mock.api_url(),
-                        mock.ws_url()
-                    ),
-                    _mock: Some(mock),
-                })
-            }
+            (None, _) => Self::embedded(timeline).await,
         }
+    }
+
+    #[cfg(not(feature = "mock"))]
+    async fn embedded(_timeline: &mut Timeline) -> Result<Self> {
+        Err(CliError::usage(
+            "this privicore was built without the embedded mock server (cargo feature `mock`): \
+             pass --api and --ws (or PRIVICORE_API_URL and PRIVICORE_WS_URL) to run the demo against a server",
+        ))
+    }
+
+    #[cfg(feature = "mock")]
+    async fn embedded(timeline: &mut Timeline) -> Result<Self> {
+        let mock = timeline
+            .step("start mock server", async {
+                MockServer::start().await.context("start the mock server")
+            })
+            .await?;
+        let client = Client::builder()
+            .api_url(mock.api_url())
+            .ws_url(mock.ws_url())
+            .build()?;
+        Ok(Self {
+            client,
+            describe: format!(
+                "an embedded mock server (API {}, WebSocket {})",
+                mock.api_url(),
+                mock.ws_url()
+            ),
+            name: "embedded mock".to_owned(),
+            _mock: Some(mock),
+        })
     }
 }
 
@@ -345,6 +369,8 @@ impl Server {
 struct Timeline {
     steps: Vec<(&'static str, Duration)>,
     said: usize,
+    /// The summary goes to stdout as JSON; the narration to stderr.
+    json: bool,
 }
 
 impl Timeline {
@@ -363,11 +389,37 @@ impl Timeline {
     /// Narrates one line, numbered.
     fn say(&mut self, text: impl std::fmt::Display) -> Result<()> {
         self.said += 1;
-        output::line(format!("{:>2}. {text}", self.said))
+        self.show(format!("{:>2}. {text}", self.said))
+    }
+
+    /// One line of narration: on stdout, or on stderr when stdout carries JSON.
+    fn show(&self, text: impl std::fmt::Display) -> Result<()> {
+        if self.json {
+            output::note(text);
+            Ok(())
+        } else {
+            output::line(text)
+        }
     }
 
     /// The closing table: step, duration.
-    fn summary(&self) -> Result<()> {
+    fn summary(&self, server: &str) -> Result<()> {
+        if self.json {
+            let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+            return output::json(&DemoSummary {
+                server: server.to_owned(),
+                steps: self
+                    .steps
+                    .iter()
+                    .map(|(step, took)| DemoStep {
+                        step,
+                        micros: micros(*took),
+                    })
+                    .collect(),
+                total_micros: micros(self.steps.iter().map(|(_, took)| *took).sum()),
+                checks_passed: true,
+            });
+        }
         let width = self
             .steps
             .iter()

@@ -15,6 +15,7 @@ pub async fn run(args: MockArgs) -> Result<()> {
     let stop = Stop::listen()?;
     let server = MockServer::builder()
         .port(args.port)
+        .variant(args.variant)
         .start()
         .await
         .context("start the mock server")?;
@@ -26,7 +27,8 @@ pub async fn run(args: MockArgs) -> Result<()> {
         server.download_url()
     ))?;
     output::note(format_args!(
-        "mock Privicore serving; in another shell:\n  export PRIVICORE_API_URL={} PRIVICORE_WS_URL={}\nCtrl-C stops it (its data lives in memory only)",
+        "mock Privicore serving the `{}` wire; in another shell:\n  export PRIVICORE_API_URL={} PRIVICORE_WS_URL={}\nCtrl-C stops it (its data lives in memory only)",
+        args.variant,
         server.api_url(),
         server.ws_url()
     ));

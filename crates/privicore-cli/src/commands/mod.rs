@@ -1,8 +1,13 @@
 //! One module per command group; [`run`] sends each command to its module.
 
+pub mod completions;
+pub mod config;
 pub mod data;
 pub mod demo;
+pub mod doctor;
 pub mod key;
+pub mod man;
+#[cfg(feature = "mock")]
 pub mod mock;
 pub mod oauth;
 pub mod profile;
@@ -18,6 +23,7 @@ use crate::error::Result;
 /// which would leave such files behind. `mock` is the exception: it stops cleanly on the
 /// signal by itself.
 pub async fn run_until_interrupted(command: Command) -> Result<()> {
+    #[cfg(feature = "mock")]
     if matches!(command, Command::Mock(_)) {
         return run(command).await;
     }
@@ -38,11 +44,16 @@ pub async fn run(command: Command) -> Result<()> {
         Command::Retrieve(args) => data::retrieve(args).await,
         Command::Tokens(TokensCommand::List(args)) => tokens::list(args).await,
         Command::Tokens(TokensCommand::Delete(args)) => tokens::delete(args).await,
-        Command::Key(KeyCommand::Generate) => key::generate(),
+        Command::Key(KeyCommand::Generate(args)) => key::generate(&args),
         Command::Oauth(OauthCommand::Register(args)) => oauth::register(args).await,
         Command::Oauth(OauthCommand::Authorize(args)) => oauth::authorize(args).await,
         Command::Oauth(OauthCommand::Refresh(args)) => oauth::refresh(args).await,
         Command::Oauth(OauthCommand::Inspect(args)) => oauth::inspect(args).await,
+        #[cfg(feature = "mock")]
         Command::Mock(args) => mock::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
+        Command::Config(args) => config::show(args).await,
+        Command::Completions(args) => completions::print(&args),
+        Command::Man(args) => man::run(&args),
     }
 }

@@ -6,22 +6,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use privicore::{FileTokenStore, OAuthTokens, TokenStore};
 use secrecy::ExposeSecret;
-use serde::Serialize;
 
 use crate::cli::{AuthorizeArgs, InspectArgs, RefreshArgs, RegisterArgs};
 use crate::error::{CliError, Context, Result};
+use crate::output::json::{Registered, TokenSummary};
 use crate::{output, settings};
-
-/// What `register --json` prints.
-#[derive(Serialize)]
-struct Registered<'a> {
-    application_id: &'a str,
-    client_id: &'a str,
-    client_secret: &'a str,
-}
 
 /// `privicore oauth register NAME --redirect-uri U --scopes S`.
 pub async fn register(args: RegisterArgs) -> Result<()> {
@@ -53,19 +45,6 @@ pub async fn register(args: RegisterArgs) -> Result<()> {
         ))
     })
     .await
-}
-
-/// What `authorize`, `refresh` and `inspect` print with `--json`: everything about the tokens
-/// except the tokens.
-#[derive(Serialize)]
-struct TokenSummary {
-    token_file: String,
-    client_id: Option<String>,
-    scope: Option<String>,
-    expires_at: DateTime<Utc>,
-    expired: bool,
-    has_refresh_token: bool,
-    refresh_token_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TokenSummary {
@@ -129,7 +108,11 @@ pub async fn authorize(args: AuthorizeArgs) -> Result<()> {
 /// before anything else happens (the old refresh token may be spent by then).
 pub async fn refresh(args: RefreshArgs) -> Result<()> {
     let path = settings::token_file(args.token_file.token_file, false)?;
-    let client = settings::client(&args.server)?;
+    // Without the WebSocket: refreshing needs none, and a session with one joins it at once,
+    // which refreshes an access token near its expiry in the background. That refresh would
+    // spend the refresh token, and the exit right after this one could cut it off before its
+    // successor is saved, leaving the file with a spent refresh token.
+    let client = settings::client_without_websocket(&args.server)?;
     let store = Arc::new(FileTokenStore::new(&path));
     load(&store).await?;
     let session = client

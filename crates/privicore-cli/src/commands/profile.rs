@@ -5,19 +5,11 @@ use std::path::Path;
 
 use privicore::KeyPair;
 use secrecy::ExposeSecret;
-use serde::Serialize;
 
 use crate::cli::ProvisionArgs;
 use crate::error::{CliError, Context, Result};
+use crate::output::json::Provisioned;
 use crate::{output, settings};
-
-/// What `provision --json` prints.
-#[derive(Serialize)]
-struct Provisioned<'a> {
-    username: &'a str,
-    profile_id: &'a str,
-    key_file: Option<String>,
-}
 
 /// Registers the profile named by the credentials, logs in, and registers a fresh public key
 /// (a profile has no use before its key is registered).

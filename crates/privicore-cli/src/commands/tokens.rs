@@ -7,6 +7,7 @@ use privicore::DataTokenItem;
 
 use crate::cli::{DeleteArgs, ListArgs};
 use crate::error::{CliError, Context, Result};
+use crate::output::json::{Deleted, TokenItem};
 use crate::{output, settings};
 
 /// `privicore tokens list`: every token, page by page, printed as it arrives (a long list
@@ -25,7 +26,7 @@ pub async fn list(args: ListArgs) -> Result<()> {
             // A JSON array written element by element: valid once the command succeeds.
             write!(out, "[")?;
             while let Some(item) = items.try_next().await.context("list data tokens")? {
-                let text = serde_json::to_string(&item)
+                let text = serde_json::to_string(&TokenItem::new(&item))
                     .map_err(|e| CliError::new(format!("encode JSON: {e}")))?;
                 let separator = if count == 0 { "\n  " } else { ",\n  " };
                 write!(out, "{separator}{text}")?;
@@ -85,6 +86,12 @@ pub async fn delete(args: DeleteArgs) -> Result<()> {
             .delete(&args.token)
             .await
             .with_context(|| format!("delete {}", args.token))?;
+        if args.json {
+            return output::json(&Deleted {
+                token: &args.token,
+                deleted: true,
+            });
+        }
         output::line(format!("deleted {}", args.token))
     })
     .await

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use privicore::{Client, KeyPair};
-use privicore_mock::MockServer;
+use privicore_mock::{MockServer, MockServerBuilder};
 use secrecy::SecretString;
 use tempfile::TempDir;
 
@@ -13,7 +13,7 @@ use tempfile::TempDir;
 pub const PASSWORD: &str = "pw-Tr0ub4dor-and-3-horses";
 
 /// Every variable the binary reads: cleared so the developer's own settings never leak in.
-const VARIABLES: [&str; 8] = [
+const VARIABLES: [&str; 10] = [
     "PRIVICORE_API_URL",
     "PRIVICORE_WS_URL",
     "PRIVICORE_USERNAME",
@@ -22,6 +22,8 @@ const VARIABLES: [&str; 8] = [
     "PRIVICORE_CLIENT_SECRET",
     "PRIVICORE_TOKEN_FILE",
     "XDG_CONFIG_HOME",
+    "PRIVICORE_CONFIG",
+    "PRIVICORE_PROFILE",
 ];
 
 /// A running mock (on its own runtime, so the blocking test thread can run the binary) and a
@@ -34,14 +36,17 @@ pub struct Mock {
 
 impl Mock {
     pub fn start() -> Self {
+        Self::start_with(MockServer::builder())
+    }
+
+    /// A mock with non-default settings (e.g. a wire variant).
+    pub fn start_with(builder: MockServerBuilder) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
-        let server = runtime
-            .block_on(MockServer::start())
-            .expect("the mock starts");
+        let server = runtime.block_on(builder.start()).expect("the mock starts");
         Self {
             runtime,
             server,

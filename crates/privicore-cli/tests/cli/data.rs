@@ -95,7 +95,8 @@ fn store_json_and_context() {
     ]));
     let list: serde_json::Value = serde_json::from_str(&list).expect("JSON");
     assert_eq!(list[0]["token"], token.as_str());
-    assert_eq!(list[0]["meta"]["file"]["fileName"], "invoice.pdf");
+    assert_eq!(list[0]["file_name"], "invoice.pdf");
+    assert_eq!(list[0]["size"], 19);
 }
 
 #[test]

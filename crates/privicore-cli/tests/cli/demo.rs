@@ -6,6 +6,7 @@ use crate::common::{Mock, bare, one_line_error};
 /// in a debug build.
 const LARGE: &str = "400000";
 
+#[cfg(feature = "mock")]
 #[test]
 fn the_demo_runs_against_the_embedded_mock() {
     let dir = tempfile::tempdir().expect("dir");

@@ -6,13 +6,21 @@
 
 mod common;
 
+mod config;
 mod data;
 mod demo;
+mod doctor;
 mod help;
+mod json;
 mod key;
 mod large;
+// The embedded mock server is in the binary only with the `mock` feature.
+#[cfg(feature = "mock")]
 mod mock;
 mod oauth;
 mod profile;
 mod secrets;
+mod shell;
+mod slim;
 mod tokens;
+mod variants;

@@ -205,6 +205,21 @@ fn no_command_prints_a_secret() {
             .args(["tokens", "list"]),
         None,
     );
+    // The doctor, passing and with the wrong password.
+    for args in [&["doctor"][..], &["doctor", "--json"]] {
+        let mut cmd = mock.cmd();
+        with_env(&mut cmd);
+        run(&mut runs, &args.join(" "), cmd.args(args), None);
+    }
+    let mut cmd = mock.cmd();
+    with_env(&mut cmd);
+    run(
+        &mut runs,
+        "doctor (wrong password)",
+        cmd.env("PRIVICORE_PASSWORD", wrong_password)
+            .args(["doctor", "--json"]),
+        None,
+    );
     // Help with every secret in the environment.
     let mut cmd = mock.cmd();
     with_env(&mut cmd);
@@ -215,6 +230,18 @@ fn no_command_prints_a_secret() {
             .args(["store", "--help"]),
         None,
     );
+    // The settings report with every secret in the environment: set, never shown.
+    for args in [&["config"][..], &["config", "--json"]] {
+        let mut cmd = mock.cmd();
+        with_env(&mut cmd);
+        run(
+            &mut runs,
+            &args.join(" "),
+            cmd.env("PRIVICORE_CLIENT_SECRET", &client_secret)
+                .args(args),
+            None,
+        );
+    }
 
     let key_bytes = |name: &str, hex_text: &str| -> Vec<u8> {
         hex::decode(hex_text).unwrap_or_else(|e| panic!("the {name} is hex: {e}"))

@@ -82,7 +82,7 @@ pub(crate) fn temporary_token(s: &Arc<Shared>, call: &Call) -> Result<Reply, Api
     let mut body = json!({"token": reservation.temp_token});
     if let Some(stream) = &reservation.stream_token {
         let uri = format!("{}/?auth={stream}", s.urls.stream);
-        match s.config.upload_answer {
+        match s.config.wire.upload_answer {
             UploadAnswer::StreamUri => body["stream"] = json!(uri),
             UploadAnswer::StreamServer => {
                 body["stream_server_id"] = json!("1");
@@ -300,7 +300,7 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
         }
     }
     let items = world.data.list(&who.profile_id, &filters);
-    paged_with(items, &query, s.config.list_answer, item)
+    paged_with(items, &query, s.config.wire.list_answer, item)
 }
 
 /// `202` with the request id in `x-dpt-cab-request-id` (and a command id in `x-dpt-cab-id`,
@@ -328,7 +328,7 @@ pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFai
             .ok_or_else(|| Rejection::new("data_token.not_found"))?;
         let (data, context) = (stored.data.clone(), stored.context.clone());
         w.data.tx.entry(profile_id).or_default().retrieved += 1;
-        let inline = match ctx.shared.config.data_answer {
+        let inline = match ctx.shared.config.wire.data_answer {
             DataAnswer::InlineOrLink => data.len() <= ctx.shared.config.inline_threshold,
             DataAnswer::StatusThenLink { .. } => false,
         };
@@ -359,7 +359,7 @@ pub(crate) fn request_data(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFai
 
 /// The status texts ([`DataAnswer::StatusThenLink`]) pushed before a data request's result.
 fn status_messages(s: &Shared, request_id: &str) -> Vec<Value> {
-    let DataAnswer::StatusThenLink { status_messages } = s.config.data_answer else {
+    let DataAnswer::StatusThenLink { status_messages } = s.config.wire.data_answer else {
         return Vec::new();
     };
     (1..=status_messages)

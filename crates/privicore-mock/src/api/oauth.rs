@@ -294,7 +294,7 @@ pub(crate) fn list(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
             })
         })
         .collect();
-    paged(items, &call.query(), s.config.list_answer)
+    paged(items, &call.query(), s.config.wire.list_answer)
 }
 
 fn access_failure(problem: TokenProblem) -> ApiFailure {
@@ -337,7 +337,7 @@ pub(crate) fn refresh(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
         ));
     }
     let now = call.now;
-    let rotated = s.config.refresh_answer == RefreshAnswer::Rotated;
+    let rotated = s.config.wire.refresh_answer == RefreshAnswer::Rotated;
     let fresh = FreshTokens {
         access: crate::rng::secret(),
         access_expires: after(now, s.config.token_lifetime),
@@ -372,7 +372,7 @@ pub(crate) fn refresh(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure>
         .map(|a| a.client_id.clone())
         .unwrap_or_default();
     let mut body = token_body(&client_id, &grant);
-    if s.config.refresh_answer == RefreshAnswer::WithoutRefreshToken
+    if s.config.wire.refresh_answer == RefreshAnswer::WithoutRefreshToken
         && let Some(fields) = body.as_object_mut()
     {
         fields.remove("refreshToken");

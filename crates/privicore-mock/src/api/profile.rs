@@ -148,7 +148,7 @@ pub(crate) fn reauthorize(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFail
     let form = call.form()?;
     let ttl = form.required_int("ttl", 1, MAX_TTL_SECS)?;
     let lifetime = Duration::from_secs(ttl as u64);
-    if s.config.reauthorize_answer == ReauthorizeAnswer::Command {
+    if s.config.wire.reauthorize_answer == ReauthorizeAnswer::Command {
         let token = who.token.clone();
         let command = Command::new(call.op, &who.profile_id, move |w, ctx| {
             // The lifetime counts from the settling, when the new expiry takes effect.

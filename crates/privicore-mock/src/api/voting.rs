@@ -16,13 +16,21 @@ use crate::shared::Shared;
 use crate::state::lock;
 use crate::state::voting::Pool;
 
-/// The command id becomes the pool id (spec: "The command id is the pool id").
+/// Create voting, as the official page has it (docs/protocol.md §11): a JSON body naming the
+/// voting configuration, the question and title the authenticators see, the authenticators to
+/// skip, and an optional nonce. The command id becomes the poll (pool) id, which
+/// check-pool-status takes.
 pub(crate) fn create(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> {
     let mut world = lock(&s.world);
     let who = caller(s, &mut world, call)?;
-    let form = call.form()?;
-    let config_name = form.required("votingConfigurationName")?;
-    form.required("subject")?;
+    let body = call.json()?;
+    // The configuration is named by its name: the mock's configurations have no other id, and
+    // the official examples use names (`admin-approval-config`).
+    let config_name = body.required_str("votingConfigurationId")?;
+    body.required_str("question")?;
+    body.required_str("title")?;
+    let skipped = body.optional_str_array("skipAuthenticatorDevices")?;
+    body.optional_str("nonce")?;
     let owner = who.profile_id.clone();
     let command = Command::new("create_voting", &who.profile_id, move |w, ctx| {
         let time_limit = w
@@ -30,6 +38,12 @@ pub(crate) fn create(s: &Arc<Shared>, call: &Call) -> Result<Reply, ApiFailure> 
             .config(&owner, &config_name)
             .map(|c| c.time_limit)
             .ok_or_else(|| Rejection::new("voting.configuration_not_found"))?;
+        let all_authenticators = skipped
+            .iter()
+            .all(|id| w.devices.get(id, &owner).is_some_and(|d| d.authenticator));
+        if !all_authenticators {
+            return Err(Rejection::new("voting.unknown_authenticator"));
+        }
         w.voting.pools.insert(
             ctx.id.to_owned(),
             Pool {

@@ -8,6 +8,7 @@
 //! when it changes.
 
 pub(crate) mod oauth;
+pub(crate) mod placement;
 pub(crate) mod profile;
 pub mod store;
 

@@ -10,6 +10,10 @@
 //! * a refresh token is marked spent *before* it is sent, and a spent token is never sent
 //!   again, even when the refresh failed in transit (the server may have consumed it);
 //! * new tokens are saved to the [`TokenStore`] before they are used.
+//!
+//! Where the access token goes on the operations that take a profile token is the client's
+//! [`PlacementChoice`]: this source asks it for every request, moves a refused token to the
+//! other header when it allows, and tells it which header the server accepted.
 
 use std::sync::{Arc, RwLock};
 
@@ -23,6 +27,7 @@ use privicore_api::hooks::{
 use privicore_api::operations::Auth;
 use privicore_api::types;
 
+use super::placement::{Placement, PlacementChoice};
 use super::store::{OAuthTokens, TokenStore};
 use super::{SessionTokens, same_secret};
 use crate::{Client, Error, Result};
@@ -195,22 +200,61 @@ impl OAuthAuth {
     }
 }
 
+impl OAuthAuth {
+    fn placement(&self) -> &PlacementChoice {
+        self.client.oauth_placement()
+    }
+
+    /// After a `401` for `rejected` on an operation that takes a profile token: the same token
+    /// where another request found the server takes it, or in the other header while the
+    /// choice allows one try there, or else a renewed token where tokens go now.
+    async fn replacement(&self, rejected: &Credential) -> Option<Credential> {
+        let (placement, token) = Placement::of(rejected)?;
+        let choice = self.placement();
+        let current = choice.current();
+        let latest = self.tokens();
+        if same_secret(&latest.access_token, token) {
+            if choice.learned() == Some(current) && placement != current {
+                return Some(current.credential(token.to_owned()));
+            }
+            if let Some(other) = choice.fallback(placement) {
+                tracing::debug!(
+                    refused = ?placement,
+                    trying = ?other,
+                    "OAuth access token refused; trying the other header"
+                );
+                return Some(other.credential(token.to_owned()));
+            }
+        }
+        let renewed = self.refresh_rejected(token).await?;
+        Some(current.credential(renewed.expose_secret().to_owned()))
+    }
+}
+
 impl TokenSource for OAuthAuth {
     fn credential(
         &self,
         auth: Auth,
     ) -> BoxFuture<'_, std::result::Result<Option<Credential>, CredentialError>> {
         Box::pin(async move {
-            match auth {
-                Auth::ProfileToken | Auth::OptionalProfileToken | Auth::OAuthTokenBasic => {
-                    let token = self
-                        .fresh()
-                        .await
-                        .map_err(|e| CredentialError(e.to_string()))?;
-                    Ok(Some(Credential::Token(token.expose_secret().to_owned())))
-                }
-                _ => Ok(None),
+            if !matches!(
+                auth,
+                Auth::ProfileToken | Auth::OptionalProfileToken | Auth::OAuthTokenBasic
+            ) {
+                return Ok(None);
             }
+            let token = self
+                .fresh()
+                .await
+                .map_err(|e| CredentialError(e.to_string()))?
+                .expose_secret()
+                .to_owned();
+            Ok(Some(match auth {
+                // `Basic <token>` (the hooks' form for a token on these operations), as the
+                // official refresh page documents: never moved.
+                Auth::OAuthTokenBasic => Credential::Token(token),
+                _ => self.placement().current().credential(token),
+            }))
         })
     }
 
@@ -220,18 +264,25 @@ impl TokenSource for OAuthAuth {
         rejected: &'a Credential,
     ) -> BoxFuture<'a, Option<Credential>> {
         Box::pin(async move {
-            let Credential::Token(rejected) = rejected else {
-                return None;
-            };
-            if !matches!(
-                auth,
-                Auth::ProfileToken | Auth::OptionalProfileToken | Auth::OAuthTokenBasic
-            ) {
-                return None;
+            match (auth, rejected) {
+                (Auth::ProfileToken | Auth::OptionalProfileToken, _) => {
+                    self.replacement(rejected).await
+                }
+                (Auth::OAuthTokenBasic, Credential::Token(rejected)) => {
+                    let token = self.refresh_rejected(rejected).await?;
+                    Some(Credential::Token(token.expose_secret().to_owned()))
+                }
+                _ => None,
             }
-            let token = self.refresh_rejected(rejected).await?;
-            Some(Credential::Token(token.expose_secret().to_owned()))
         })
+    }
+
+    fn accepted(&self, auth: Auth, credential: &Credential) {
+        if matches!(auth, Auth::ProfileToken | Auth::OptionalProfileToken)
+            && let Some((placement, _)) = Placement::of(credential)
+        {
+            self.placement().accepted(placement);
+        }
     }
 }
 

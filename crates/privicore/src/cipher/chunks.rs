@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::{Stream, StreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::{DecryptStreamError, Decryptor};
+use zeroize::Zeroize;
+
+use super::{DecryptStreamError, Decryptor, Engine};
 use crate::vault_key::VaultKey;
 
 /// Buffers kept for reuse: as many as can be in flight in the pipeline, plus the one being
@@ -35,10 +37,22 @@ impl Pool {
             .unwrap_or_default()
     }
 
-    fn give_back(&self, buffer: Vec<u8>) {
+    fn give_back(&self, mut buffer: Vec<u8>) {
         let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
         if spare.len() < POOLED {
             spare.push(buffer);
+        } else {
+            // Provisional plaintext is not left behind in freed memory.
+            buffer.zeroize();
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let spare = self.spare.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for buffer in spare.iter_mut() {
+            buffer.zeroize();
         }
     }
 }
@@ -62,10 +76,11 @@ impl Drop for PlainChunk {
     }
 }
 
-/// Decrypts a stream of wire chunks into a stream of plaintext chunks. **The chunks are
-/// provisional**: the stream ends with `None` only once the tag has been verified, and with an
-/// error (then `None`) otherwise.
+/// Decrypts a stream of wire chunks into a stream of plaintext chunks on `engine`. **The
+/// chunks are provisional**: the stream ends with `None` only once the tag has been verified,
+/// and with an error (then `None`) otherwise. Their buffers are zeroized when freed.
 pub(crate) fn decrypt_chunks<S, B, E>(
+    engine: Engine,
     key: &VaultKey,
     stream: S,
 ) -> impl Stream<Item = Result<PlainChunk, DecryptStreamError<E>>> + use<S, B, E>
@@ -74,7 +89,10 @@ where
     B: AsRef<[u8]>,
 {
     let pool = Arc::new(Pool::default());
-    let state = Some((Box::pin(stream), Box::new(Decryptor::new(key))));
+    let state = Some((
+        Box::pin(stream),
+        Box::new(Decryptor::with_engine(engine, key)),
+    ));
     futures::stream::unfold(state, move |state| {
         let pool = pool.clone();
         async move {
@@ -152,7 +170,11 @@ mod tests {
     async fn a_consumer_that_drops_each_chunk_gets_the_same_buffer_back_every_time() {
         let key = VaultKey::generate();
         let (plaintext, chunks) = wire_chunks(&key, 100 * 4096, 4096);
-        let mut stream = std::pin::pin!(decrypt_chunks(&key, futures::stream::iter(chunks)));
+        let mut stream = std::pin::pin!(decrypt_chunks(
+            Engine::Auto,
+            &key,
+            futures::stream::iter(chunks)
+        ));
         let mut buffers = std::collections::BTreeSet::new();
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -174,7 +196,7 @@ mod tests {
     async fn a_consumer_that_keeps_chunks_gets_fresh_buffers_and_the_pool_stays_bounded() {
         let key = VaultKey::generate();
         let (plaintext, chunks) = wire_chunks(&key, 50 * 1000 + 3, 1000);
-        let stream = decrypt_chunks(&key, futures::stream::iter(chunks));
+        let stream = decrypt_chunks(Engine::Auto, &key, futures::stream::iter(chunks));
         let kept: Vec<PlainChunk> = stream.map(|c| c.expect("authentic")).collect().await;
         assert!(kept.concat_bytes() == plaintext);
         let pool = kept[0].pool.clone();
@@ -203,7 +225,7 @@ mod tests {
         {
             *byte ^= 1;
         }
-        let items: Vec<_> = decrypt_chunks(&key, futures::stream::iter(chunks))
+        let items: Vec<_> = decrypt_chunks(Engine::Auto, &key, futures::stream::iter(chunks))
             .collect()
             .await;
         assert!(matches!(

@@ -18,8 +18,10 @@
 //! at lengths and chunkings around the block and group boundaries.
 //!
 //! Memory is only touched through slices; the `unsafe` blocks are the unaligned loads and
-//! stores of the intrinsics, each on a slice checked to be long enough, and the calls into
-//! `#[target_feature]` functions, which [`Wide`]'s invariant makes sound.
+//! stores of the intrinsics, each on a fixed-size array of exactly the bytes it moves (taken
+//! from the data with a bounds-checked `first_chunk`, never padded), and the calls into
+//! `#[target_feature]` functions, which [`Wide`]'s invariant makes sound. This is the crate's
+//! only `unsafe` code: the crate root denies it everywhere else.
 
 use core::arch::x86_64::{
     __m128i, __m256i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128,
@@ -63,10 +65,30 @@ pub(super) enum Direction {
 }
 
 /// Where the input comes from and the output goes: one buffer, or two of the same length.
+///
+/// Every access is a fixed-size array of exactly the bytes the intrinsic reads or writes: a
+/// range past the end is a panic (a bug in this file's length arithmetic), never a short or
+/// zero-padded load.
 trait Buffers {
     fn len(&self) -> usize;
-    fn input(&self, at: usize, n: usize) -> &[u8];
-    fn output(&mut self, at: usize, n: usize) -> &mut [u8];
+    fn input<const N: usize>(&self, at: usize) -> &[u8; N];
+    fn output<const N: usize>(&mut self, at: usize) -> &mut [u8; N];
+}
+
+/// The `N` bytes of `bytes` from `at`.
+fn array<const N: usize>(bytes: &[u8], at: usize) -> &[u8; N] {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .expect("the engine reads only within its input")
+}
+
+/// The `N` bytes of `bytes` from `at`, to write.
+fn array_mut<const N: usize>(bytes: &mut [u8], at: usize) -> &mut [u8; N] {
+    bytes
+        .get_mut(at..)
+        .and_then(<[u8]>::first_chunk_mut)
+        .expect("the engine writes only within its output")
 }
 
 struct InPlace<'a>(&'a mut [u8]);
@@ -75,11 +97,11 @@ impl Buffers for InPlace<'_> {
     fn len(&self) -> usize {
         self.0.len()
     }
-    fn input(&self, at: usize, n: usize) -> &[u8] {
-        &self.0[at..at + n]
+    fn input<const N: usize>(&self, at: usize) -> &[u8; N] {
+        array(self.0, at)
     }
-    fn output(&mut self, at: usize, n: usize) -> &mut [u8] {
-        &mut self.0[at..at + n]
+    fn output<const N: usize>(&mut self, at: usize) -> &mut [u8; N] {
+        array_mut(self.0, at)
     }
 }
 
@@ -92,11 +114,11 @@ impl Buffers for Apart<'_> {
     fn len(&self) -> usize {
         self.src.len().min(self.dst.len())
     }
-    fn input(&self, at: usize, n: usize) -> &[u8] {
-        &self.src[at..at + n]
+    fn input<const N: usize>(&self, at: usize) -> &[u8; N] {
+        array(self.src, at)
     }
-    fn output(&mut self, at: usize, n: usize) -> &mut [u8] {
-        &mut self.dst[at..at + n]
+    fn output<const N: usize>(&mut self, at: usize) -> &mut [u8; N] {
+        array_mut(self.dst, at)
     }
 }
 
@@ -161,6 +183,13 @@ impl Wide {
     pub(super) fn crypt_apart(&mut self, direction: Direction, src: &[u8], dst: &mut [u8]) {
         // SAFETY: see the type's invariant.
         unsafe { self.crypt(direction, &mut Apart { src, dst }) }
+    }
+
+    /// Moves the keystream to counter block `counter`, for the tests that start a payload
+    /// near the end of the 32-bit counter.
+    #[cfg(test)]
+    pub(super) fn set_counter(&mut self, counter: u32) {
+        self.counter = counter;
     }
 
     /// The tag after `len` bytes of ciphertext: GHASH(C || lengths) xor AES_K(J0).
@@ -257,9 +286,9 @@ impl Wide {
     fn crypt_partial(&mut self, direction: Direction, io: &mut impl Buffers, at: usize) -> usize {
         let take = (BLOCK - self.offset).min(io.len() - at);
         for i in 0..take {
-            let input = io.input(at + i, 1)[0];
+            let [input] = *io.input::<1>(at + i);
             let output = input ^ self.keystream[self.offset];
-            io.output(at + i, 1)[0] = output;
+            *io.output::<1>(at + i) = [output];
             self.partial[self.offset] = match direction {
                 Direction::Encrypt => output,
                 Direction::Decrypt => input,
@@ -293,9 +322,9 @@ impl Wide {
         // Whole blocks that are left.
         while len - done >= BLOCK {
             let keystream = self.next_keystream(&rk);
-            let input = load128(io.input(done, BLOCK));
+            let input = load128(io.input(done));
             let output = _mm_xor_si128(input, keystream);
-            store128(io.output(done, BLOCK), output);
+            store128(io.output(done), output);
             let mut ciphertext = [0u8; BLOCK];
             store128(
                 &mut ciphertext,
@@ -393,9 +422,9 @@ impl Wide {
             let mut mid = _mm256_setzero_si256();
             for k in 0..PAIRS {
                 let offset = base + 2 * BLOCK * k;
-                let input = load256(io.input(offset, 2 * BLOCK));
+                let input = load256(io.input(offset));
                 let output = _mm256_xor_si256(input, _mm256_aesenclast_epi128(ks[k], rk[ROUNDS]));
-                store256(io.output(offset, 2 * BLOCK), output);
+                store256(io.output(offset), output);
                 let ciphertext = match direction {
                     Direction::Encrypt => output,
                     Direction::Decrypt => input,
@@ -441,42 +470,32 @@ impl Drop for Wide {
     }
 }
 
-/// Loads the first 16 bytes of `bytes`.
+/// Loads 16 bytes.
 #[target_feature(enable = "sse2")]
-fn load128(bytes: &[u8]) -> __m128i {
-    let block: &[u8; BLOCK] = bytes.first_chunk().unwrap_or(&[0; BLOCK]);
-    debug_assert!(bytes.len() >= BLOCK);
+fn load128(block: &[u8; BLOCK]) -> __m128i {
     // SAFETY: `block` is 16 readable bytes; the load has no alignment requirement.
     unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
 }
 
-/// Stores 16 bytes at the start of `bytes`.
+/// Stores 16 bytes.
 #[target_feature(enable = "sse2")]
-fn store128(bytes: &mut [u8], value: __m128i) {
-    debug_assert!(bytes.len() >= BLOCK);
-    if let Some(block) = bytes.first_chunk_mut::<BLOCK>() {
-        // SAFETY: `block` is 16 writable bytes; the store has no alignment requirement.
-        unsafe { _mm_storeu_si128(block.as_mut_ptr().cast(), value) }
-    }
+fn store128(block: &mut [u8; BLOCK], value: __m128i) {
+    // SAFETY: `block` is 16 writable bytes; the store has no alignment requirement.
+    unsafe { _mm_storeu_si128(block.as_mut_ptr().cast(), value) }
 }
 
-/// Loads the first 32 bytes of `bytes`.
+/// Loads 32 bytes.
 #[target_feature(enable = "avx")]
-fn load256(bytes: &[u8]) -> __m256i {
-    let pair: &[u8; 2 * BLOCK] = bytes.first_chunk().unwrap_or(&[0; 2 * BLOCK]);
-    debug_assert!(bytes.len() >= 2 * BLOCK);
+fn load256(pair: &[u8; 2 * BLOCK]) -> __m256i {
     // SAFETY: `pair` is 32 readable bytes; the load has no alignment requirement.
     unsafe { _mm256_loadu_si256(pair.as_ptr().cast()) }
 }
 
-/// Stores 32 bytes at the start of `bytes`.
+/// Stores 32 bytes.
 #[target_feature(enable = "avx")]
-fn store256(bytes: &mut [u8], value: __m256i) {
-    debug_assert!(bytes.len() >= 2 * BLOCK);
-    if let Some(pair) = bytes.first_chunk_mut::<{ 2 * BLOCK }>() {
-        // SAFETY: `pair` is 32 writable bytes; the store has no alignment requirement.
-        unsafe { _mm256_storeu_si256(pair.as_mut_ptr().cast(), value) }
-    }
+fn store256(pair: &mut [u8; 2 * BLOCK], value: __m256i) {
+    // SAFETY: `pair` is 32 writable bytes; the store has no alignment requirement.
+    unsafe { _mm256_storeu_si256(pair.as_mut_ptr().cast(), value) }
 }
 
 /// A register holding `lo` in its low lane and `hi` in its high lane.
@@ -501,8 +520,9 @@ fn expand_key(key: &[u8; 32]) -> RoundKeys {
         _mm_xor_si128(key, word)
     }
     let mut rk = [_mm_setzero_si128(); ROUNDS + 1];
-    let mut even = load128(&key[..BLOCK]);
-    let mut odd = load128(&key[BLOCK..]);
+    let (first, second) = key.split_at(BLOCK);
+    let mut even = load128(array(first, 0));
+    let mut odd = load128(array(second, 0));
     rk[0] = even;
     rk[1] = odd;
     // Each round makes the next two round keys; the seventh makes only the last one.

@@ -536,6 +536,7 @@ impl Connection {
                 output_type, body, ..
             } if crate::vault::is_status_text(output_type, &body) => {
                 // A status message while the data is prepared: the result follows.
+                self.client.wire().data_status_message();
                 tracing::debug!(
                     status = %body.trim().chars().take(120).collect::<String>(),
                     "data request status message; still waiting"

@@ -12,3 +12,4 @@ pub(crate) mod ws;
 pub use hub::DataReady;
 pub use id::CommandId;
 pub(crate) use id::{command_id, request_id};
+pub use status::CommandState;

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use privicore_api::hooks::{Credential, DPT_AUTHORIZATION};
+use privicore_api::hooks::credential_header;
 use privicore_api::operations::Auth;
 use progenitor_client::ClientInfo;
 use reqwest::StatusCode;
@@ -39,6 +39,30 @@ pub(crate) enum Status {
     Completed,
     /// Finished with a failure; the state name is the reason.
     Failed(String),
+}
+
+/// What request-status said about a command, as [`Session::command_status`] gives it.
+///
+/// [`Session::command_status`]: crate::Session::command_status
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandState {
+    /// Still running, or in a state the SDK does not know (never taken for success).
+    Pending,
+    /// Finished successfully.
+    Completed,
+    /// Finished with a failure; the server's state name or reason.
+    Failed(String),
+}
+
+impl From<Status> for CommandState {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Pending => CommandState::Pending,
+            Status::Completed => CommandState::Completed,
+            Status::Failed(reason) => CommandState::Failed(reason),
+        }
+    }
 }
 
 /// The HTTP method request-status is sent with.
@@ -172,11 +196,13 @@ async fn send(
     // The same `X-Request-Id` the generated client's calls carry, so that a server's records
     // tie a failed poll to the request that explains it.
     request = request.header(privicore_api::hooks::REQUEST_ID, request_id);
+    // The credential goes where the generated client would put it (an OAuth session's access
+    // token may go in `Authorization: Bearer`, docs/protocol.md §14.7).
     if let Some(source) = client.inner().source()
-        && let Ok(Some(Credential::Token(token))) =
-            source.credential(Auth::OptionalProfileToken).await
+        && let Ok(Some(credential)) = source.credential(Auth::OptionalProfileToken).await
+        && let Ok((name, value)) = credential_header(Auth::OptionalProfileToken, &credential)
     {
-        request = request.header(DPT_AUTHORIZATION, token);
+        request = request.header(name, value);
     }
     let transport = |source: reqwest::Error| Error::Transport {
         operation: OP,
