@@ -26,6 +26,7 @@ mod fig;
 mod machine;
 mod measure;
 mod mock;
+mod openssl;
 mod payload;
 mod raw;
 mod report;

@@ -164,6 +164,19 @@ impl Figure {
         figure
     }
 
+    /// A throughput figure against a baseline measured apart from the SDK's rounds (an
+    /// external tool, such as `openssl speed`): the ratio is `baseline / sdk`, the cost ratio
+    /// of two throughputs.
+    pub fn rate_against(
+        name: &str,
+        unit: &'static str,
+        sdk: f64,
+        baseline: f64,
+        target: Target,
+    ) -> Self {
+        Self::new(name, unit, sdk, baseline, safe_div(baseline, sdk), target)
+    }
+
     /// Prints the ratio of the medians in the figure's line too (where the two ratios are
     /// the figure's headline and a reader must see both).
     pub fn showing_ratio_of_medians(mut self) -> Self {

@@ -58,12 +58,15 @@ mod handler_support;
 #[rustfmt::skip]
 #[path = "generated/types.rs"]
 pub mod types;
+mod key_usage;
 pub mod keys;
 pub mod oauth;
+mod output_file;
 mod paging;
 mod pipeline;
 mod provision;
 mod retry;
+mod secret_buf;
 mod session;
 mod tls;
 mod upload_target;
@@ -80,6 +83,7 @@ pub use config::ClientBuilder;
 pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
+pub use output_file::RetrieveOptions;
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};

@@ -11,9 +11,15 @@
 //! the inline answer (`output_type` 0) or streams the download (`output_type` 1) through the
 //! decryptor. Both directions run in bounded memory whatever the size. Decrypted bytes are
 //! not final before the GCM tag verifies: [`Vault::retrieve_to_file`] writes a temporary file
-//! and renames it only after verification.
+//! that only its owner may read and renames it only after verification;
+//! [`Vault::retrieve_to_writer_unverified`] hands the bytes out as they come, and its caller
+//! must discard them unless it returns `Ok`.
+//!
+//! Plaintext the SDK copies (the head of a payload read to choose the path, the copy of a
+//! borrowed payload that is streamed, a retrieval into memory) is held in buffers that are
+//! zeroed when released, and in the allocations they leave when they grow.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -23,7 +29,9 @@ use privicore_api::types::{self, PermanentDataToken};
 
 use crate::cipher::{self, DecryptStreamError};
 use crate::commands::DataReady;
+use crate::output_file::{PartFile, RetrieveOptions, create_private, set_mode, temporary_path};
 use crate::pipeline;
+use crate::secret_buf::{self, SecretBuf};
 use crate::upload_target::{UploadTarget, upload_target};
 use crate::wire_report::DataDelivery;
 use crate::{Error, ListDataTokens, Result, Session, VaultKey};
@@ -140,6 +148,14 @@ impl StoreOptions {
 
 /// Stores and retrieves encrypted payloads for a session.
 ///
+/// Each payload stored or updated is one AES-256-GCM message under the vault's key, with a
+/// fresh random 96-bit IV. One key may encrypt at most 2^32 messages that way
+/// ([`RANDOM_IV_MESSAGE_LIMIT`](crate::vault_key::RANDOM_IV_MESSAGE_LIMIT), NIST SP 800-38D);
+/// the key counts them ([`VaultKey::messages_encrypted`], shared by its clones) and a
+/// `tracing` warning is logged once past
+/// [`IV_WARNING_THRESHOLD`](crate::vault_key::IV_WARNING_THRESHOLD). Rotate the key (store
+/// again under a new one) before then.
+///
 /// ```no_run
 /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
 /// use privicore::{StoreOptions, VaultKey};
@@ -221,9 +237,11 @@ impl Vault {
                 .await;
         }
         // The reader must own its data: this copy is the price of storing from a borrowed
-        // slice (use `store_reader` or `store_file` for payloads that are not in memory).
-        self.store_reader(std::io::Cursor::new(data.to_vec()), options)
-            .await
+        // slice (use `store_reader` or `store_file` for payloads that are not in memory). It
+        // is plaintext, so it is wiped when the upload is done with it.
+        let mut copy = SecretBuf::with_capacity(data.len());
+        copy.extend_from_slice(data);
+        self.store_reader(copy.into_reader(), options).await
     }
 
     /// Stores everything `reader` yields, in bounded memory, and returns the permanent data
@@ -237,23 +255,21 @@ impl Vault {
     where
         R: AsyncRead + Send + Unpin + 'static,
     {
-        // Read just enough to know whether the payload fits inline.
-        let mut head = Vec::with_capacity(self.inline_threshold.min(64 * 1024) + 1);
+        // Read just enough to know whether the payload fits inline (into a buffer that is
+        // wiped when released: it is plaintext).
         let mut reader = reader;
         let limit = self.inline_threshold as u64 + 1;
-        (&mut reader)
-            .take(limit)
-            .read_to_end(&mut head)
+        let head = secret_buf::read_up_to(&mut reader, limit)
             .await
             .map_err(|e| Error::io("read the payload", e))?;
         let reservation = self.reserve(options).await?;
-        if head.len() <= self.inline_threshold {
-            self.exchange_inline(&reservation, &head).await?;
+        if head.as_slice().len() <= self.inline_threshold {
+            self.exchange_inline(&reservation, head.as_slice()).await?;
             return self
-                .configure(&reservation, options, head.len() as u64)
+                .configure(&reservation, options, head.as_slice().len() as u64)
                 .await;
         }
-        let watched = Watched::new(std::io::Cursor::new(head).chain(reader));
+        let watched = Watched::new(head.into_reader().chain(reader));
         let watch = watched.watch.clone();
         let uploaded = self.upload(&reservation, watched).await;
         if let Some(err) = watch.take_error() {
@@ -295,22 +311,45 @@ impl Vault {
     /// no WebSocket URL (the data request's result is only pushed there); otherwise any
     /// [`Error`] of the steps.
     pub async fn retrieve(&self, token: impl AsRef<str>) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.retrieve_to_writer(token, &mut out).await?;
-        Ok(out)
+        // Unverified until the call returns `Ok`: on error the buffer (and every allocation
+        // it left while growing) is wiped.
+        let mut out = SecretBuf::default();
+        self.retrieve_to_writer_unverified(token, &mut out).await?;
+        Ok(out.into_vec())
     }
 
     /// Retrieves and decrypts a payload into `writer`, in bounded memory, and returns the
     /// number of bytes written.
     ///
-    /// **The bytes written are not authentic until this returns `Ok`**: the GCM tag is at the
-    /// end. On error, discard whatever the writer received. [`Vault::retrieve_to_file`] does
-    /// that for files.
+    /// # The bytes are unverified until this returns `Ok`
+    ///
+    /// The GCM tag that proves the payload authentic is at its very end, and the plaintext is
+    /// written as it is decrypted, before the tag has been checked. Until this returns `Ok`,
+    /// what `writer` received may be forged, truncated or decrypted under the wrong key. When
+    /// it returns an error, **discard everything written** (truncate or delete the file, drop
+    /// the buffer, roll back what was acted on) and do not show it to anyone. Prefer
+    /// [`Vault::retrieve`] (memory) or [`Vault::retrieve_to_file`] (a file that appears only
+    /// once verified), which do that for you.
+    ///
+    /// ```no_run
+    /// # async fn example(vault: &privicore::Vault, token: &str) -> privicore::Result<()> {
+    /// let mut out = Vec::new();
+    /// if let Err(error) = vault.retrieve_to_writer_unverified(token, &mut out).await {
+    ///     out.clear(); // not authentic: throw it away
+    ///     return Err(error);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
     /// As [`Vault::retrieve`], and [`Error::Io`] when writing fails.
-    pub async fn retrieve_to_writer<W>(&self, token: impl AsRef<str>, writer: &mut W) -> Result<u64>
+    pub async fn retrieve_to_writer_unverified<W>(
+        &self,
+        token: impl AsRef<str>,
+        writer: &mut W,
+    ) -> Result<u64>
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
@@ -323,7 +362,12 @@ impl Vault {
         });
         match location {
             Location::Inline(ciphertext) => {
-                let plaintext = cipher::decrypt_with(self.engine(), &self.key, &ciphertext)?;
+                // Verified (one-shot decryption checks the tag first); wiped once written.
+                let plaintext = zeroize::Zeroizing::new(cipher::decrypt_with(
+                    self.engine(),
+                    &self.key,
+                    &ciphertext,
+                )?);
                 writer
                     .write_all(&plaintext)
                     .await
@@ -378,15 +422,20 @@ impl Vault {
     /// payload is verified: it is written to a temporary file beside it and renamed after the
     /// tag checks out. On any error nothing is left behind.
     ///
+    /// The file is readable and writable by its owner only (mode `0600` on Unix, whatever
+    /// the umask), the temporary one from the moment it is created; ask for another mode with
+    /// [`Vault::retrieve_to_file_with_options`]. A file already at `path` is replaced
+    /// atomically (by the rename), and does not pass its permissions on.
+    ///
     /// # Errors
     ///
-    /// As [`Vault::retrieve_to_writer`].
+    /// As [`Vault::retrieve_to_writer_unverified`].
     pub async fn retrieve_to_file(
         &self,
         token: impl AsRef<str>,
         path: impl AsRef<Path>,
     ) -> Result<u64> {
-        self.retrieve_to_file_with_progress(token, path, |_| {})
+        self.retrieve_to_file_with_options(token, path, &RetrieveOptions::new(), |_| {})
             .await
     }
 
@@ -408,11 +457,44 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// As [`Vault::retrieve_to_writer`].
+    /// As [`Vault::retrieve_to_writer_unverified`].
     pub async fn retrieve_to_file_with_progress(
         &self,
         token: impl AsRef<str>,
         path: impl AsRef<Path>,
+        progress: impl FnMut(u64) + Send,
+    ) -> Result<u64> {
+        self.retrieve_to_file_with_options(token, path, &RetrieveOptions::new(), progress)
+            .await
+    }
+
+    /// As [`Vault::retrieve_to_file_with_progress`], with the output file's settings
+    /// (pass `|_| {}` for no progress).
+    ///
+    /// The temporary file is created afresh (never opened if something is already at its
+    /// name) with mode `0600` whatever `options` say, so that no one else can read the
+    /// unverified bytes; the mode of `options` is set only after the tag has verified, just
+    /// before the rename.
+    ///
+    /// ```no_run
+    /// # async fn example(vault: &privicore::Vault, token: &str) -> privicore::Result<()> {
+    /// use privicore::RetrieveOptions;
+    ///
+    /// // Group-readable, for a service that shares its output directory.
+    /// let options = RetrieveOptions::new().mode(0o640);
+    /// vault.retrieve_to_file_with_options(token, "report.pdf", &options, |_| {}).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::retrieve_to_writer_unverified`].
+    pub async fn retrieve_to_file_with_options(
+        &self,
+        token: impl AsRef<str>,
+        path: impl AsRef<Path>,
+        options: &RetrieveOptions,
         progress: impl FnMut(u64) + Send,
     ) -> Result<u64> {
         let path = path.as_ref();
@@ -420,7 +502,7 @@ impl Vault {
         // half way (a timeout, a `select!`, Ctrl-C in a program that handles it): what it
         // holds is not authenticated yet.
         let part = PartFile::new(temporary_path(path));
-        let file = tokio::fs::File::create(part.path())
+        let file = create_private(part.path())
             .await
             .map_err(|e| Error::io("create the output file", e))?;
         let mut counted = Progress {
@@ -428,11 +510,17 @@ impl Vault {
             written: 0,
             report: Box::new(progress),
         };
-        let written = self.retrieve_to_writer(token, &mut counted).await?;
+        let written = self
+            .retrieve_to_writer_unverified(token, &mut counted)
+            .await?;
+        // Verified from here on.
         let file = counted.inner;
         file.sync_all()
             .await
             .map_err(|e| Error::io("write the output file", e))?;
+        set_mode(&file, options.mode)
+            .await
+            .map_err(|e| Error::io("set the output file's permissions", e))?;
         drop(file);
         tokio::fs::rename(part.path(), path)
             .await
@@ -447,6 +535,7 @@ impl Vault {
     ///
     /// As [`Vault::store`].
     pub async fn update(&self, token: impl AsRef<str>, data: &[u8]) -> Result<()> {
+        self.key.count_message();
         let wire = cipher::encrypt_with(self.engine(), &self.key, data)?;
         let body = types::UpdateDataRequest {
             data_token: token.as_ref().to_owned(),
@@ -517,6 +606,7 @@ impl Vault {
     }
 
     async fn exchange_inline(&self, reservation: &Reservation, plaintext: &[u8]) -> Result<()> {
+        self.key.count_message();
         let wire = cipher::encrypt_with(self.engine(), &self.key, plaintext)?;
         let body = types::ExchangeDataForTokenBody {
             temporary_token_space: reservation.temporary_token.clone(),
@@ -540,6 +630,7 @@ impl Vault {
         self.session.client().wire().upload_target(form);
         let transfer = self.session.client().transfer_client(&base);
         // Encrypted on a task of its own, a few chunks ahead of the socket.
+        self.key.count_message();
         let body = reqwest::Body::wrap_stream(pipeline::ahead(
             cipher::encrypt_reader_with(self.engine(), &self.key, reader),
             || {
@@ -744,49 +835,6 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Progress<'_, W> {
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-}
-
-/// A temporary output file that is deleted when this is dropped, unless [`PartFile::keep`]
-/// was called (after it was renamed into place).
-struct PartFile {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl PartFile {
-    fn new(path: PathBuf) -> Self {
-        Self { path, keep: false }
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn keep(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            // Synchronous: a destructor cannot await, and unlinking is one short system
-            // call. It may fail because the file was never created; nothing to do then.
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn temporary_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("payload");
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    dir.join(format!(".{name}.{}.part", crate::random_hex(6)))
 }
 
 /// The payload reader during an upload: counts the bytes read, and keeps the first read

@@ -4,15 +4,28 @@
 //! (docs/protocol.md §7.3). Lose it and the stored data cannot be read back.
 
 use std::fmt;
+use std::sync::Arc;
 
 use secrecy::SecretString;
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::key_usage::KeyUsage;
 
 /// Length of a [`VaultKey`] in bytes (AES-256).
 pub const KEY_LEN: usize = 32;
 
 /// Length of a [`VaultKey`] written as hex, in characters.
 pub const KEY_HEX_LEN: usize = 2 * KEY_LEN;
+
+/// The most messages one key may encrypt with random 96-bit IVs: 2^32 (NIST SP 800-38D,
+/// §8.3). Past it, the chance that two payloads share an IV, which breaks both their secrecy
+/// and the authenticity of everything under the key, exceeds 2^-32.
+pub const RANDOM_IV_MESSAGE_LIMIT: u64 = 1 << 32;
+
+/// The count of messages encrypted under one [`VaultKey`] past which the SDK logs a
+/// `tracing` warning, once per key: 2^31, half of [`RANDOM_IV_MESSAGE_LIMIT`], to leave time
+/// to rotate the key.
+pub const IV_WARNING_THRESHOLD: u64 = RANDOM_IV_MESSAGE_LIMIT / 2;
 
 /// Why a [`VaultKey`] could not be built.
 ///
@@ -46,6 +59,15 @@ pub enum KeyError {
 /// * `Debug` prints `VaultKey([REDACTED])`; there is no `Display`.
 /// * Read the key out only through [`VaultKey::to_hex`], which returns a [`SecretString`].
 ///
+/// # How many messages one key may encrypt
+///
+/// Every payload is encrypted under a fresh random 96-bit IV, and with random IVs one key may
+/// encrypt at most 2^32 messages ([`RANDOM_IV_MESSAGE_LIMIT`], NIST SP 800-38D §8.3). The key
+/// counts the messages a [`Vault`](crate::Vault) encrypts with it
+/// ([`VaultKey::messages_encrypted`]; clones share the count, a key rebuilt from its bytes
+/// starts again at zero) and logs a `tracing` warning, once, when the count passes
+/// [`IV_WARNING_THRESHOLD`] (2^31). Rotate to a new key well before the limit.
+///
 /// ```
 /// use privicore::VaultKey;
 /// use secrecy::ExposeSecret;
@@ -60,6 +82,9 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct VaultKey {
     bytes: Box<[u8; KEY_LEN]>,
+    /// Shared by clones: a vault holds its own clone, and the application's copy must see
+    /// the same count.
+    usage: Arc<KeyUsage>,
 }
 
 impl VaultKey {
@@ -71,9 +96,7 @@ impl VaultKey {
     /// not depend on any input and leaves no safe way to continue.
     #[must_use]
     pub fn generate() -> Self {
-        let mut key = Self {
-            bytes: Box::new([0u8; KEY_LEN]),
-        };
+        let mut key = Self::zeroed();
         crate::fill_random(&mut key.bytes[..]);
         key
     }
@@ -89,9 +112,7 @@ impl VaultKey {
                 actual: bytes.len(),
             });
         }
-        let mut key = Self {
-            bytes: Box::new([0u8; KEY_LEN]),
-        };
+        let mut key = Self::zeroed();
         key.bytes.copy_from_slice(bytes);
         Ok(key)
     }
@@ -108,9 +129,7 @@ impl VaultKey {
         if hex.len() != KEY_HEX_LEN {
             return Err(KeyError::InvalidHexLength { actual: hex.len() });
         }
-        let mut key = Self {
-            bytes: Box::new([0u8; KEY_LEN]),
-        };
+        let mut key = Self::zeroed();
         // Decode straight into the zeroized heap buffer: no unprotected copy is made.
         // On error `key` is dropped, which wipes any partly decoded bytes.
         hex::decode_to_slice(hex, &mut key.bytes[..]).map_err(|_| KeyError::InvalidHex)?;
@@ -130,6 +149,31 @@ impl VaultKey {
             out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
         }
         SecretString::from(out)
+    }
+
+    /// The number of messages the SDK has encrypted with this key (or a clone of it) in
+    /// this process: one per payload stored or updated through a [`Vault`](crate::Vault).
+    ///
+    /// ```
+    /// let key = privicore::VaultKey::generate();
+    /// assert_eq!(key.messages_encrypted(), 0);
+    /// ```
+    #[must_use]
+    pub fn messages_encrypted(&self) -> u64 {
+        self.usage.messages()
+    }
+
+    /// Counts one message about to be encrypted under this key (each gets a fresh random
+    /// IV), warning once past [`IV_WARNING_THRESHOLD`].
+    pub(crate) fn count_message(&self) {
+        self.usage.record(IV_WARNING_THRESHOLD);
+    }
+
+    fn zeroed() -> Self {
+        Self {
+            bytes: Box::new([0u8; KEY_LEN]),
+            usage: Arc::default(),
+        }
     }
 
     /// The raw key bytes, for the cipher in this crate only.
@@ -180,6 +224,20 @@ mod tests {
         assert_eq!(err, KeyError::InvalidHex);
         assert!(!err.to_string().contains("5e5e"));
         assert!(!format!("{err:?}").contains("5e5e"));
+    }
+
+    #[test]
+    fn clones_share_the_message_count_and_a_rebuilt_key_starts_again() {
+        let key = VaultKey::generate();
+        let clone = key.clone();
+        clone.count_message();
+        key.count_message();
+        assert_eq!(
+            (key.messages_encrypted(), clone.messages_encrypted()),
+            (2, 2)
+        );
+        let rebuilt = VaultKey::from_bytes(key.as_bytes()).expect("32 bytes");
+        assert_eq!(rebuilt.messages_encrypted(), 0);
     }
 
     #[test]

@@ -293,6 +293,32 @@ async fn a_retrieval_into_a_file_reports_its_progress_up_to_the_whole_size() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Each message encrypted under a key counts on it (random-IV limit, NIST SP 800-38D), on
+/// every path, and the application's clone of the key sees the vault's count.
+#[tokio::test]
+async fn every_store_and_update_counts_one_message_on_the_key() {
+    let (_mock, client) = common::start().await;
+    let session = common::provisioned(&client, "count@test").await;
+    let key = VaultKey::generate();
+    let vault = session.vault(key.clone());
+    assert_eq!(key.messages_encrypted(), 0);
+    let options = StoreOptions::new("count");
+    let small = vault.store(b"inline", &options).await.expect("stored");
+    assert_eq!(key.messages_encrypted(), 1, "inline store");
+    let large = payload(DEFAULT_INLINE_THRESHOLD + 1, 4);
+    vault.store(&large, &options).await.expect("stored");
+    assert_eq!(key.messages_encrypted(), 2, "streamed store");
+    vault
+        .store_reader(std::io::Cursor::new(large), &options)
+        .await
+        .expect("stored");
+    assert_eq!(key.messages_encrypted(), 3, "streamed store from a reader");
+    vault.update(&small, b"again").await.expect("updated");
+    assert_eq!(key.messages_encrypted(), 4, "update");
+    assert_eq!(vault.retrieve(&small).await.expect("retrieved"), b"again");
+    assert_eq!(key.messages_encrypted(), 4, "decrypting counts nothing");
+}
+
 #[tokio::test]
 async fn update_and_delete_go_through_the_same_handle() {
     let (mock, client) = common::start().await;

@@ -7,6 +7,11 @@
 //! the cost of the cryptography from the cost of moving bytes through a reader. Baseline: the
 //! `aes-gcm` crate on the whole buffer in memory, in place (no copy, no allocation: the
 //! fastest use of that crate).
+//!
+//! Anchor: OpenSSL's AES-256-GCM (`openssl speed`, see [`crate::openssl`]) over a buffer of
+//! the same size, run a few times between the SDK's rounds: as fast as this processor does
+//! AES-GCM. The `*_vs_openssl` figures put the SDK's medians against OpenSSL's median; when
+//! there is no `openssl` they say `openssl: not available` instead.
 
 use std::time::Instant;
 
@@ -19,7 +24,8 @@ use privicore::cipher::{IV_LEN, TAG_LEN};
 use serde_json::json;
 
 use crate::fig::Ctx;
-use crate::measure::interleave;
+use crate::measure::{Pairs, interleave, median};
+use crate::openssl::{Direction, OpenSsl};
 use crate::report::{Figure, Target};
 use crate::{Result, payload};
 
@@ -54,9 +60,12 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
         .encrypt_inout_detached(&nonce.into(), &[], sealed.as_mut_slice().into())
         .map_err(|_| "aes-gcm refused the buffer")?;
 
+    let mut anchor = Anchor::new(size, ctx.pick(1, 2));
+
     let gbps =
         |bytes: usize, started: Instant| bytes as f64 / started.elapsed().as_secs_f64() / 1e9;
     ctx.runtime.block_on(async {
+        anchor.sample();
         let encrypt = interleave(
             rounds,
             async || {
@@ -108,6 +117,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
         )
         .await?;
 
+        anchor.sample();
         let decrypt = interleave(
             rounds,
             async || {
@@ -133,6 +143,8 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
         )
         .await?;
 
+        anchor.sample();
+
         let target = Target::RatioAtMostValueAtLeast { max: 1.10, min: 1.0 };
         let figure = |name: &str, what: &str, pairs: crate::measure::Pairs<f64>| {
             Figure::rates(name, "GB/s", &pairs, target).with_detail(json!({
@@ -143,7 +155,16 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
                 "baseline_gb_per_s": pairs.baseline,
             }))
         };
-        Ok(vec![
+        let against_openssl = vec![
+            anchor.figure("cipher_encrypt_vs_openssl", Direction::Encrypt, &encrypt),
+            anchor.figure(
+                "cipher_encrypt_in_place_vs_openssl",
+                Direction::Encrypt,
+                &in_place,
+            ),
+            anchor.figure("cipher_decrypt_vs_openssl", Direction::Decrypt, &decrypt),
+        ];
+        let mut figures = vec![
             figure(
                 "cipher_encrypt",
                 "privicore::cipher::encrypt_reader (64 KiB chunks, async) vs aes-gcm encrypt_inout_detached on the whole buffer in place",
@@ -159,8 +180,94 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
                 "privicore::cipher::decrypt_to_writer_unverified (64 KiB wire chunks into a sink) vs aes-gcm decrypt_inout_detached on the whole buffer in place",
                 decrypt,
             ),
-        ])
+        ];
+        figures.extend(against_openssl);
+        Ok(figures)
     })
+}
+
+/// OpenSSL's throughput on this machine, sampled between the SDK's rounds.
+struct Anchor {
+    /// The `openssl` found, or why there is none.
+    openssl: std::result::Result<OpenSsl, String>,
+    bytes: usize,
+    seconds: u32,
+    encrypt: Vec<f64>,
+    decrypt: Vec<f64>,
+    /// The first `openssl speed` failure: no more samples are taken after it.
+    failed: Option<String>,
+}
+
+impl Anchor {
+    fn new(bytes: usize, seconds: u32) -> Self {
+        Self {
+            openssl: OpenSsl::find(),
+            bytes,
+            seconds,
+            encrypt: Vec::new(),
+            decrypt: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// One encryption and one decryption run of `openssl speed`.
+    fn sample(&mut self) {
+        let Ok(openssl) = &self.openssl else { return };
+        if self.failed.is_some() {
+            return;
+        }
+        let runs = openssl
+            .speed(Direction::Encrypt, self.bytes, self.seconds)
+            .and_then(|e| {
+                Ok((
+                    e,
+                    openssl.speed(Direction::Decrypt, self.bytes, self.seconds)?,
+                ))
+            });
+        match runs {
+            Ok((encrypt, decrypt)) => {
+                self.encrypt.push(encrypt);
+                self.decrypt.push(decrypt);
+            }
+            Err(error) => self.failed = Some(error.to_string()),
+        }
+    }
+
+    /// The SDK's median (of `pairs`) against OpenSSL's median in `direction`, held to 1.10;
+    /// a line that says why when there is no OpenSSL figure.
+    fn figure(&self, name: &str, direction: Direction, pairs: &Pairs<f64>) -> Figure {
+        let openssl = match (&self.openssl, &self.failed) {
+            (Err(why), _) => {
+                return Figure::skipped(name, "GB/s", &format!("openssl: not available: {why}"));
+            }
+            (Ok(_), Some(error)) => {
+                return Figure::skipped(name, "GB/s", &format!("openssl: speed failed: {error}"));
+            }
+            (Ok(openssl), None) => openssl,
+        };
+        let samples = match direction {
+            Direction::Encrypt => &self.encrypt,
+            Direction::Decrypt => &self.decrypt,
+        };
+        let (sdk, _) = pairs.medians(|v| *v);
+        Figure::rate_against(
+            name,
+            "GB/s",
+            sdk,
+            median(samples.iter().copied()),
+            Target::RatioAtMost { max: 1.10 },
+        )
+        .with_detail(json!({
+            "what": "the SDK's median (the same rounds as the figure without `_vs_openssl`) against the median of `openssl speed -mr -elapsed -evp aes-256-gcm` runs over a buffer of the same size, taken before, between and after the SDK's rounds",
+            "openssl_version": openssl.version,
+            "openssl_direction": format!("{direction:?}"),
+            "openssl_seconds_per_run": self.seconds,
+            "bytes": self.bytes,
+            "sdk_engine": privicore::cipher::engine(),
+            "sdk_gb_per_s": pairs.sdk,
+            "openssl_gb_per_s": samples,
+        }))
+    }
 }
 
 fn check_len(got: usize, want: usize) -> Result<()> {
@@ -168,5 +275,57 @@ fn check_len(got: usize, want: usize) -> Result<()> {
         Ok(())
     } else {
         Err(format!("expected {want} bytes, got {got}").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anchor(openssl: std::result::Result<OpenSsl, String>, failed: Option<&str>) -> Anchor {
+        Anchor {
+            openssl,
+            bytes: 1024,
+            seconds: 1,
+            encrypt: vec![2.0, 1.0, 3.0],
+            decrypt: vec![4.0, 4.0, 4.0],
+            failed: failed.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_anchor_figures_put_the_sdk_median_against_openssl_or_say_why_not() {
+        let pairs = Pairs {
+            sdk: vec![1.0, 2.5, 4.0],
+            baseline: vec![9.0, 9.0, 9.0],
+        };
+        let found = || {
+            Ok(OpenSsl {
+                version: "OpenSSL 3.0.19".into(),
+            })
+        };
+        let encrypt = anchor(found(), None).figure("e", Direction::Encrypt, &pairs);
+        assert_eq!(
+            encrypt.line(),
+            "bench e: 2.50 GB/s (baseline 2, ratio 0.80)"
+        );
+        let decrypt = anchor(found(), None).figure("d", Direction::Decrypt, &pairs);
+        assert_eq!(
+            decrypt.line(),
+            "bench d: 2.50 GB/s (baseline 4, ratio 1.60)"
+        );
+        assert_eq!(decrypt.met, Some(false), "held to 1.10");
+
+        let missing =
+            anchor(Err("no such file".into()), None).figure("e", Direction::Encrypt, &pairs);
+        assert_eq!(
+            missing.line(),
+            "bench e: skipped (openssl: not available: no such file)"
+        );
+        let failed = anchor(found(), Some("exit 1")).figure("e", Direction::Encrypt, &pairs);
+        assert_eq!(
+            failed.line(),
+            "bench e: skipped (openssl: speed failed: exit 1)"
+        );
     }
 }

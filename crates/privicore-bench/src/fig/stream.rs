@@ -5,7 +5,7 @@
 //! in memory, which must not count as the client's. Each side runs in a child process of its
 //! own, one per round, so that its peak resident memory (`VmHWM`) is its own too.
 //!
-//! SDK: `vault.store_reader` then `vault.retrieve_to_writer` (AES-256-GCM on the way up and
+//! SDK: `vault.store_reader` then `vault.retrieve_to_writer_unverified` (AES-256-GCM on the way up and
 //! down, in 64 KiB chunks). Baseline (`stream_roundtrip`): the same protocol steps by hand,
 //! uploading and downloading the same plaintext bytes as a raw stream, unencrypted; so that
 //! ratio includes the encryption itself (figure 4 measures it alone). A second baseline
@@ -393,7 +393,9 @@ async fn sdk_side(args: &ChildArgs) -> Result<Timings> {
 
     let mut verify = Verify::default();
     let phase = Phase::start(&args.mock_pid);
-    let written = vault.retrieve_to_writer(&token, &mut verify).await?;
+    let written = vault
+        .retrieve_to_writer_unverified(&token, &mut verify)
+        .await?;
     let retrieve = phase.end();
     if written != args.bytes || !verify.verified(args.bytes) {
         return Err("the SDK's round trip did not give the payload back".into());
