@@ -11,6 +11,7 @@ mod bench;
 mod examples;
 mod generate;
 mod operations;
+mod pagination;
 mod preflight;
 
 use std::process::ExitCode;

@@ -11,8 +11,8 @@
 //! * asynchronous commands are plain `.await`s ([`Session::command`]): the session's one
 //!   WebSocket is joined before a command is sent, acknowledgements are routed to the waiting
 //!   future, and one lost to a dropped socket is recovered through request-status;
-//! * lists are [`Stream`](futures::Stream)s that prefetch the next page
-//!   ([`DataTokens::list`]);
+//! * lists are [`Paginator`]s: [`Stream`](futures::Stream)s of [`Page`]s or of items, in
+//!   order, a few pages fetched at once once the total is known ([`DataTokens::list`]);
 //! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
 //! * the cryptography: [`VaultKey`] and [`cipher`] (AES-256-GCM in the Privicore wire format,
 //!   streaming for any size), [`keys`] (the profile's Curve25519 key pair and its signed
@@ -44,7 +44,7 @@ mod data_tokens;
 mod error;
 pub mod keys;
 pub mod oauth;
-mod paging;
+pub mod paging;
 mod pipeline;
 mod provision;
 mod retry;
@@ -61,6 +61,7 @@ pub use config::ClientBuilder;
 pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
+pub use paging::{Page, Paginator};
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
@@ -129,13 +130,9 @@ pub mod fuzzing {
         F: Fn(u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(Vec<T>, Option<u64>)>> + Send + 'static,
     {
-        crate::paging::items(per_page, move |page| {
-            let answer = fetch(page);
-            async move {
-                let (items, total) = answer.await?;
-                Ok(crate::paging::Page { items, total })
-            }
-        })
+        crate::Paginator::from_fn(move |page, _| fetch(page))
+            .per_page(per_page)
+            .items()
     }
 }
 
