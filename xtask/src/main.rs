@@ -15,6 +15,7 @@ mod handlers;
 mod mirror;
 mod mock_routes;
 mod operations;
+mod pagination;
 mod preflight;
 mod redact;
 

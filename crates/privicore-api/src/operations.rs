@@ -1,5 +1,6 @@
 //! What the spec says about each operation beyond what progenitor keeps: the credential it
-//! needs, whether it is an asynchronous command, and how well its wire form is attested.
+//! needs, whether it is an asynchronous command, how well its wire form is attested, and
+//! whether it is a page-numbered list.
 //!
 //! The data is [`OPERATIONS`](crate::OPERATIONS), generated from `spec/privicore.yaml`; these
 //! are its types.
@@ -46,6 +47,29 @@ pub enum Source {
     Inferred,
 }
 
+/// How a list operation pages (`x-privicore-pagination`): page numbers from 1 in one query
+/// parameter, the page size in another, and an envelope that holds the page's items and the
+/// total across pages.
+///
+/// ```
+/// use privicore_api::operations::operation;
+/// let paging = operation("list_data_tokens").and_then(|op| op.pagination).expect("a list");
+/// assert_eq!((paging.page_param, paging.per_page_param), ("page", "perPage"));
+/// assert_eq!((paging.items, paging.total), ("items", "meta.count"));
+/// assert!(operation("authenticate").and_then(|op| op.pagination).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pagination {
+    /// The query parameter that carries the page number (from 1).
+    pub page_param: &'static str,
+    /// The query parameter that carries the page size.
+    pub per_page_param: &'static str,
+    /// The envelope's field that holds the page's items.
+    pub items: &'static str,
+    /// The dotted path of the envelope's total across pages.
+    pub total: &'static str,
+}
+
 /// One operation of the spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OperationMeta {
@@ -66,6 +90,8 @@ pub struct OperationMeta {
     /// `x-privicore-idempotent`: a synchronous POST that is safe to send again (a read that
     /// is a POST, or the log-in). GETs are safe by their method and do not carry the flag.
     pub idempotent: bool,
+    /// How it pages, when it is a page-numbered list.
+    pub pagination: Option<Pagination>,
 }
 
 /// Looks an operation up by its id.

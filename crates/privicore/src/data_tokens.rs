@@ -1,12 +1,11 @@
 //! Listing, deleting and classifying data tokens. (Storing and retrieving go through the
 //! vault, which encrypts and decrypts on the way.)
 
-use futures::TryStreamExt;
 use futures::stream::BoxStream;
 
 use privicore_api::types::{self, DataTokenItem};
 
-use crate::paging::{self, Page};
+use crate::paging::{DEFAULT_PER_PAGE, Paginator};
 use crate::{Result, Session};
 
 /// The data tokens of a session.
@@ -35,12 +34,18 @@ impl DataTokens {
     /// while let Some(token) = tokens.try_next().await? {
     ///     println!("{}", token.token);
     /// }
+    ///
+    /// // Page by page, eight pages in flight at once.
+    /// let mut pages = session.data_tokens().list().into_paginator().window(8).pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("page {}: {} tokens of {:?}", page.number(), page.len(), page.total());
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn list(&self) -> ListDataTokens {
         ListDataTokens {
             session: self.session.clone(),
-            per_page: 100,
+            per_page: DEFAULT_PER_PAGE,
             filters: Filters::default(),
         }
     }
@@ -100,8 +105,9 @@ struct Filters {
     token: Option<String>,
 }
 
-/// A data-token listing: page size, filters, then [`stream`](ListDataTokens::stream) or
-/// [`collect`](ListDataTokens::collect).
+/// A data-token listing: page size, filters, then [`stream`](ListDataTokens::stream),
+/// [`collect`](ListDataTokens::collect), or [`into_paginator`](ListDataTokens::into_paginator)
+/// for pages and the fetch window.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ListDataTokens {
@@ -147,15 +153,15 @@ impl ListDataTokens {
         self
     }
 
-    /// Every matching token, in order; the next page is fetched while the current one is
-    /// consumed.
-    pub fn stream(self) -> BoxStream<'static, Result<DataTokenItem>> {
+    /// The listing as a [`Paginator`] (operation `list_data_tokens`), for its pages or a
+    /// [`window`](Paginator::window) other than the default.
+    pub fn into_paginator(self) -> Paginator<DataTokenItem> {
         let Self {
             session,
             per_page,
             filters,
         } = self;
-        paging::items(per_page, move |page| {
+        Paginator::for_operation("list_data_tokens", move |page, per_page| {
             let session = session.clone();
             let filters = filters.clone();
             async move {
@@ -180,12 +186,17 @@ impl ListDataTokens {
                         request.send()
                     })
                     .await?;
-                Ok(Page {
-                    total: u64::try_from(list.meta.count).ok(),
-                    items: list.items,
-                })
+                // A negative count is the bare-array answer's "not told".
+                Ok((list.items, u64::try_from(list.meta.count).ok()))
             }
         })
+        .per_page(per_page)
+    }
+
+    /// Every matching token, in order, a few pages fetched at once once the total is known
+    /// ([`Paginator::items`] with the default window).
+    pub fn stream(self) -> BoxStream<'static, Result<DataTokenItem>> {
+        self.into_paginator().items()
     }
 
     /// Every matching token, collected.
@@ -194,6 +205,6 @@ impl ListDataTokens {
     ///
     /// The first [`Error`](crate::Error) of any page.
     pub async fn collect(self) -> Result<Vec<DataTokenItem>> {
-        self.stream().try_collect().await
+        self.into_paginator().collect().await
     }
 }

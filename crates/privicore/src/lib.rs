@@ -15,8 +15,8 @@
 //!   spec ([`handlers`]: `session.devices()`, `session.directories().directory(id)`, …; one
 //!   builder per operation, answers in [`types`]) and the hand-written flows (vault, OAuth,
 //!   login, provisioning);
-//! * lists are [`Stream`](futures::Stream)s that prefetch the next page
-//!   ([`DataTokens::list`]);
+//! * lists are [`Paginator`]s: [`Stream`](futures::Stream)s of [`Page`]s or of items, in
+//!   order, a few pages fetched at once once the total is known ([`DataTokens::list`]);
 //! * one [`Error`] type; secrets are [`secrecy`] types, never in `Debug`, logs or errors;
 //! * your own HTTP stack and TLS: [`ClientBuilder::http_client`] sends every HTTP call with
 //!   your `reqwest::Client`; [`ClientBuilder::tls`] adds trusted roots, a client certificate
@@ -62,7 +62,7 @@ mod key_usage;
 pub mod keys;
 pub mod oauth;
 mod output_file;
-mod paging;
+pub mod paging;
 mod pipeline;
 mod provision;
 mod retry;
@@ -84,6 +84,7 @@ pub use data_tokens::{DataTokens, ListDataTokens};
 pub use error::{Error, ErrorBody, Result};
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use output_file::RetrieveOptions;
+pub use paging::{Page, Paginator};
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
@@ -158,13 +159,9 @@ pub mod fuzzing {
         F: Fn(u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(Vec<T>, Option<u64>)>> + Send + 'static,
     {
-        crate::paging::items(per_page, move |page| {
-            let answer = fetch(page);
-            async move {
-                let (items, total) = answer.await?;
-                Ok(crate::paging::Page { items, total })
-            }
-        })
+        crate::Paginator::from_fn(move |page, _| fetch(page))
+            .per_page(per_page)
+            .items()
     }
 }
 

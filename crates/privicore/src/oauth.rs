@@ -22,7 +22,7 @@ use privicore_api::types;
 
 use crate::auth::store::OAuthTokens;
 use crate::commands::CommandId;
-use crate::paging::{self, Page};
+use crate::paging::Paginator;
 use crate::{Client, Error, Result, Session};
 
 /// An application's client credentials. The secret can be read from the server only once:
@@ -162,24 +162,29 @@ impl<'a> OAuthApps<'a> {
         Ok(AuthorizationRequest { id, nonce })
     }
 
-    /// Every OAuth application of the profile.
+    /// Every OAuth application of the profile, `per_page` a page
+    /// ([`OAuthApps::paginator`]'s items).
     pub fn list(&self, per_page: u64) -> BoxStream<'static, Result<types::OAuthApplication>> {
+        self.paginator().per_page(per_page).items()
+    }
+
+    /// The profile's OAuth applications as a [`Paginator`] (operation
+    /// `list_oauth_applications`), for its pages, page size and window.
+    pub fn paginator(&self) -> Paginator<types::OAuthApplication> {
         let session = self.session.clone();
-        paging::items(per_page, move |page| {
+        Paginator::for_operation("list_oauth_applications", move |page, per_page| {
             let session = session.clone();
             async move {
                 let list = session
                     .read("list_oauth_applications", |raw| {
                         raw.list_oauth_applications()
                             .page(page)
-                            .per_page(per_page.max(1))
+                            .per_page(per_page)
                             .send()
                     })
                     .await?;
-                Ok(Page {
-                    total: u64::try_from(list.meta.count).ok(),
-                    items: list.items,
-                })
+                // A negative count is the bare-array answer's "not told".
+                Ok((list.items, u64::try_from(list.meta.count).ok()))
             }
         })
     }

@@ -1,20 +1,23 @@
 //! Figure 5: listing 10,000 data tokens (2,000 in quick mode) with 5 ms of mock latency, the
-//! SDK's prefetching stream against a page-by-page loop.
+//! SDK's paginator (a window of [`WINDOW`] pages in flight once the total is known) against a
+//! page-by-page loop.
 //!
 //! Both sides read 100 items a page (the mock's maximum) and go through the same consumer.
-//! Two consumers are measured, because prefetching can only hide latency behind something:
+//! Two consumers are measured:
 //!
 //! * `list`: the consumer does 5 ms of asynchronous work per 100 items (a batch written
-//!   somewhere, say): as long as the mock's latency, the case prefetching is for;
-//! * `list_collect`: the consumer does nothing (`collect()`), so there is nothing to overlap
-//!   a one-page-ahead prefetch with.
+//!   somewhere, say): as long as the mock's latency, so fetching ahead hides the latency
+//!   behind the work;
+//! * `list_collect`: the consumer does nothing (`collect()`): only pages fetched at once
+//!   (the window) beat the loop, which waits out the latency once per page.
 //!
 //! The mock builds every item of the profile for each page it serves (its cost per page grows
 //! with the total: about 0.5 ms at 100 items, 8 ms at 1,000, 80 ms at 10,000 on the reference
 //! machine), so the full run's 10,000 items take seconds per listing; quick mode lists 2,000
 //! to stay within its budget.
 //!
-//! SDK: `session.data_tokens().list().per_page(100).stream()`. Baseline: a reqwest loop over
+//! SDK: `session.data_tokens().list().per_page(100).into_paginator().window(WINDOW).items()`
+//! (`WINDOW` is the default, `privicore::paging::DEFAULT_WINDOW`). Baseline: a reqwest loop over
 //! `page`, decoding each page, until a short page or `meta.count` items.
 
 use std::time::{Duration, Instant};
@@ -33,6 +36,8 @@ use crate::report::{Figure, Target};
 use crate::{Result, sdk};
 
 const PER_PAGE: u64 = 100;
+/// The paginator's window: its default, so the figure measures what a caller gets.
+const WINDOW: usize = privicore::paging::DEFAULT_WINDOW;
 const LATENCY: Duration = Duration::from_millis(5);
 /// The busy consumer's work per `PER_PAGE` items.
 const WORK_PER_PAGE: Duration = Duration::from_millis(5);
@@ -72,6 +77,10 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
             .ack_delay(Duration::ZERO),
     )?;
     let items: u64 = ctx.pick(2_000, 10_000);
+    // The lines have no room for settings: say the window here (report.json has it too).
+    eprintln!(
+        "privicore-bench: list figures: SDK paginator with window {WINDOW}, {PER_PAGE} items a page"
+    );
     let rounds = ctx.pick(3, 5);
     ctx.runtime.block_on(async {
         let client = sdk::client(&mock.api(), &mock.ws())?;
@@ -84,7 +93,13 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
 
         let sdk_list = async |consumer: Consumer| -> Result<f64> {
             let started = Instant::now();
-            let mut stream = session.data_tokens().list().per_page(PER_PAGE).stream();
+            let mut stream = session
+                .data_tokens()
+                .list()
+                .per_page(PER_PAGE)
+                .into_paginator()
+                .window(WINDOW)
+                .items();
             let mut seen = 0;
             while let Some(item) = stream.try_next().await? {
                 std::hint::black_box(&item);
@@ -156,11 +171,12 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
         .await?;
         mock.server().faults().clear();
 
-        let figure = |name: &str, what: &str, pairs: crate::measure::Pairs<f64>, target| {
+        let figure = |name: &str, what: String, pairs: crate::measure::Pairs<f64>, target| {
             Figure::times(name, "ms", &pairs, target).with_detail(json!({
                 "what": what,
                 "items": items,
                 "per_page": PER_PAGE,
+                "window": WINDOW,
                 "mock_latency_ms": LATENCY.as_millis(),
                 "rounds_per_side": rounds,
                 "seeding_s": seeding.as_secs_f64(),
@@ -172,15 +188,15 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Figure>> {
         Ok(vec![
             figure(
                 "list",
-                "100 items a page, 5 ms mock latency; the consumer spends 5 ms per 100 items (async): SDK prefetching stream vs page-by-page loop",
+                format!("100 items a page, 5 ms mock latency; the consumer spends 5 ms per 100 items (async): SDK paginator (window {WINDOW}) vs page-by-page loop"),
                 busy,
                 Target::RatioAtMost { max: 0.6 },
             ),
             figure(
                 "list_collect",
-                "100 items a page, 5 ms mock latency; the consumer does nothing: SDK prefetching stream vs page-by-page loop",
+                format!("100 items a page, 5 ms mock latency; the consumer does nothing: SDK paginator (window {WINDOW}) vs page-by-page loop"),
                 idle,
-                Target::None,
+                Target::RatioAtMost { max: 0.5 },
             ),
         ])
     })
