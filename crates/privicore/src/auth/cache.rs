@@ -169,6 +169,10 @@ impl<R: Renew> TokenCache<R> {
         }
         match self.renew_after(seen.generation, Reason::Rejected).await {
             Ok(next) => Some(next.lease.token().clone()),
+            Err(_) if self.inner.revoked.load(Ordering::SeqCst) => {
+                tracing::debug!("a 401 after the token was revoked; not renewing");
+                None
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "renewing the token after a 401 failed");
                 None
