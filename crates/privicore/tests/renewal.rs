@@ -241,6 +241,7 @@ struct HeldStore {
     hold: std::sync::atomic::AtomicBool,
     release: tokio::sync::Semaphore,
     saves_started: std::sync::atomic::AtomicUsize,
+    saves_done: std::sync::atomic::AtomicUsize,
 }
 
 impl HeldStore {
@@ -250,6 +251,7 @@ impl HeldStore {
             hold: std::sync::atomic::AtomicBool::new(false),
             release: tokio::sync::Semaphore::new(0),
             saves_started: std::sync::atomic::AtomicUsize::new(0),
+            saves_done: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
@@ -269,24 +271,33 @@ impl privicore::TokenStore for HeldStore {
             if self.hold.load(SeqCst) {
                 self.release.acquire().await.expect("open").forget();
             }
-            privicore::TokenStore::save(&self.tokens, tokens).await
+            privicore::TokenStore::save(&self.tokens, tokens).await?;
+            self.saves_done.fetch_add(1, SeqCst);
+            Ok(())
         })
     }
 }
 
-/// A refresh whose caller gives up while the new tokens are being saved: nobody sees the new
-/// tokens before the store holds them, and the refresh still completes (saved, then in use),
-/// so the rotated refresh token the server issued is not lost.
-#[tokio::test]
-async fn a_refresh_is_saved_before_it_is_used_and_outlives_a_caller_that_gave_up() {
+/// An OAuth session on a rotating mock whose store holds saves, with a `refresh_oauth` task
+/// that the server has answered and whose new tokens are being saved (held) now.
+async fn a_refresh_held_mid_save(
+    name: &str,
+) -> (
+    MockServer,
+    Client,
+    Session,
+    Arc<HeldStore>,
+    OAuthTokens,
+    tokio::task::JoinHandle<privicore::Result<()>>,
+) {
     use std::sync::atomic::Ordering::SeqCst;
     let (mock, client) = common::start_with(
         MockServer::builder().refresh_answer(RefreshAnswer::Rotated),
         |b| b,
     )
     .await;
-    let profile = common::provisioned(&client, "held-save").await;
-    let (_, first) = common::authorized_app(&client, &profile, "held-save").await;
+    let profile = common::provisioned(&client, name).await;
+    let (_, first) = common::authorized_app(&client, &profile, name).await;
     let store = Arc::new(HeldStore::new());
     let session = client
         .oauth_session(first.clone(), store.clone())
@@ -309,6 +320,26 @@ async fn a_refresh_is_saved_before_it_is_used_and_outlives_a_caller_that_gave_up
         1,
         "the server answered"
     );
+    (mock, client, session, store, first, refreshing)
+}
+
+/// The statuses of the refresh calls `mock` recorded.
+fn refresh_statuses(mock: &MockServer) -> Vec<u16> {
+    mock.recorded()
+        .iter()
+        .filter(|r| r.operation_id == Some("refresh_oauth_access_token"))
+        .map(|r| r.status)
+        .collect()
+}
+
+/// A refresh whose caller gives up while the new tokens are being saved: nobody sees the new
+/// tokens before the store holds them, and the refresh still completes (saved, then in use),
+/// so the rotated refresh token the server issued is not lost.
+#[tokio::test]
+async fn a_refresh_is_saved_before_it_is_used_and_outlives_a_caller_that_gave_up() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mock, _client, session, store, first, refreshing) =
+        a_refresh_held_mid_save("held-save").await;
     let in_use = session.oauth_tokens().expect("an OAuth session");
     // (Compared without printing: a failure message shows no token.)
     assert!(
@@ -342,11 +373,42 @@ async fn a_refresh_is_saved_before_it_is_used_and_outlives_a_caller_that_gave_up
         .refresh_oauth()
         .await
         .expect("refreshed with the kept token");
-    let statuses: Vec<u16> = mock
-        .recorded()
-        .iter()
-        .filter(|r| r.operation_id == Some("refresh_oauth_access_token"))
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, vec![200, 200]);
+    assert_eq!(refresh_statuses(&mock), vec![200, 200]);
+}
+
+/// Every handle on the session is dropped while a refresh the server answered is being saved:
+/// the refresh is saved all the same, and a session resumed from the store refreshes with the
+/// rotated refresh token (the one the server consumed is never needed again).
+#[tokio::test]
+async fn a_session_dropped_mid_refresh_still_saves_the_rotated_refresh_token() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mock, client, session, store, first, refreshing) =
+        a_refresh_held_mid_save("dropped-save").await;
+    refreshing.abort();
+    assert!(refreshing.await.expect_err("aborted").is_cancelled());
+    drop(session);
+    store.hold.store(false, SeqCst);
+    store.release.add_permits(1);
+
+    common::eventually("the abandoned refresh is saved", || {
+        store.saves_done.load(SeqCst) == 2
+    })
+    .await;
+    let saved = privicore::TokenStore::load(store.as_ref())
+        .await
+        .expect("load")
+        .expect("saved");
+    assert!(
+        refresh_token(&saved) != refresh_token(&first),
+        "the store holds the rotated refresh token"
+    );
+    let resumed = client
+        .resume_oauth_session(store.clone())
+        .await
+        .expect("resumed");
+    resumed
+        .refresh_oauth()
+        .await
+        .expect("refreshed with the saved token");
+    assert_eq!(refresh_statuses(&mock), vec![200, 200]);
 }
