@@ -393,7 +393,10 @@ impl Session {
     }
 
     /// Refreshes an OAuth session's access token now (it is otherwise refreshed ahead of
-    /// expiry and after a `401`). The new tokens are saved to the store first.
+    /// expiry and after a `401`). The new tokens are saved to the store before anything uses
+    /// them, and a refresh that was sent finishes (saved, then in use) even when this future is
+    /// dropped, so a rotated refresh token is not lost to a caller that gave up. A refresh
+    /// another task started meanwhile counts as this one.
     ///
     /// # Errors
     ///
@@ -421,7 +424,8 @@ impl Session {
     }
 
     /// Revokes the profile token on the server. The session cannot be used afterwards (a later
-    /// call would log in again only through [`Client::login`]).
+    /// call would log in again only through [`Client::login`]). A renewal already in flight
+    /// finishes first, and its token is the one revoked, so no live token is left behind.
     ///
     /// # Errors
     ///

@@ -1,6 +1,7 @@
 //! Token renewal on the wire forms the default mock does not use: reauthorize answering `202`
 //! (the expiry changes only when the command settles) and OAuth refreshes that do not rotate
-//! the refresh token.
+//! the refresh token; and a refresh that must be saved before use and finish when its caller
+//! gives up.
 
 mod common;
 
@@ -229,4 +230,185 @@ async fn a_rotated_refresh_token_is_replaced_and_never_presented_again() {
         .map(|r| r.status)
         .collect();
     assert_eq!(statuses, vec![200, 200, 200]);
+}
+
+/// A store whose saves can be held: the window between the server's refresh answer and the
+/// save, where a process that stops (or a caller that gives up) could lose a rotated refresh
+/// token.
+struct HeldStore {
+    tokens: MemoryTokenStore,
+    /// While set, a save waits for a permit of `release`.
+    hold: std::sync::atomic::AtomicBool,
+    release: tokio::sync::Semaphore,
+    saves_started: std::sync::atomic::AtomicUsize,
+    saves_done: std::sync::atomic::AtomicUsize,
+}
+
+impl HeldStore {
+    fn new() -> Self {
+        Self {
+            tokens: MemoryTokenStore::new(),
+            hold: std::sync::atomic::AtomicBool::new(false),
+            release: tokio::sync::Semaphore::new(0),
+            saves_started: std::sync::atomic::AtomicUsize::new(0),
+            saves_done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl privicore::TokenStore for HeldStore {
+    fn load(&self) -> privicore::api::hooks::BoxFuture<'_, privicore::Result<Option<OAuthTokens>>> {
+        privicore::TokenStore::load(&self.tokens)
+    }
+
+    fn save<'a>(
+        &'a self,
+        tokens: &'a OAuthTokens,
+    ) -> privicore::api::hooks::BoxFuture<'a, privicore::Result<()>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        Box::pin(async move {
+            self.saves_started.fetch_add(1, SeqCst);
+            if self.hold.load(SeqCst) {
+                self.release.acquire().await.expect("open").forget();
+            }
+            privicore::TokenStore::save(&self.tokens, tokens).await?;
+            self.saves_done.fetch_add(1, SeqCst);
+            Ok(())
+        })
+    }
+}
+
+/// An OAuth session on a rotating mock whose store holds saves, with a `refresh_oauth` task
+/// that the server has answered and whose new tokens are being saved (held) now.
+async fn a_refresh_held_mid_save(
+    name: &str,
+) -> (
+    MockServer,
+    Client,
+    Session,
+    Arc<HeldStore>,
+    OAuthTokens,
+    tokio::task::JoinHandle<privicore::Result<()>>,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mock, client) = common::start_with(
+        MockServer::builder().refresh_answer(RefreshAnswer::Rotated),
+        |b| b,
+    )
+    .await;
+    let profile = common::provisioned(&client, name).await;
+    let (_, first) = common::authorized_app(&client, &profile, name).await;
+    let store = Arc::new(HeldStore::new());
+    let session = client
+        .oauth_session(first.clone(), store.clone())
+        .await
+        .expect("session");
+    assert_eq!(store.saves_started.load(SeqCst), 1, "the first tokens");
+    mock.clear_recorded();
+
+    store.hold.store(true, SeqCst);
+    let refreshing = tokio::spawn({
+        let session = session.clone();
+        async move { session.refresh_oauth().await }
+    });
+    common::eventually("the refreshed tokens are being saved", || {
+        store.saves_started.load(SeqCst) == 2
+    })
+    .await;
+    assert_eq!(
+        mock.count("refresh_oauth_access_token"),
+        1,
+        "the server answered"
+    );
+    (mock, client, session, store, first, refreshing)
+}
+
+/// The statuses of the refresh calls `mock` recorded.
+fn refresh_statuses(mock: &MockServer) -> Vec<u16> {
+    mock.recorded()
+        .iter()
+        .filter(|r| r.operation_id == Some("refresh_oauth_access_token"))
+        .map(|r| r.status)
+        .collect()
+}
+
+/// A refresh whose caller gives up while the new tokens are being saved: nobody sees the new
+/// tokens before the store holds them, and the refresh still completes (saved, then in use),
+/// so the rotated refresh token the server issued is not lost.
+#[tokio::test]
+async fn a_refresh_is_saved_before_it_is_used_and_outlives_a_caller_that_gave_up() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mock, _client, session, store, first, refreshing) =
+        a_refresh_held_mid_save("held-save").await;
+    let in_use = session.oauth_tokens().expect("an OAuth session");
+    // (Compared without printing: a failure message shows no token.)
+    assert!(
+        in_use.access_token.expose_secret() == first.access_token.expose_secret(),
+        "new tokens are not used before they are saved"
+    );
+    // The caller gives up mid-save (a timeout, a dropped session's task, a shutdown).
+    refreshing.abort();
+    assert!(refreshing.await.expect_err("aborted").is_cancelled());
+    store.hold.store(false, SeqCst);
+    store.release.add_permits(1);
+
+    common::eventually("the abandoned refresh is in use", || {
+        session
+            .oauth_tokens()
+            .is_some_and(|now| refresh_token(&now) != refresh_token(&first))
+    })
+    .await;
+    let saved = privicore::TokenStore::load(store.as_ref())
+        .await
+        .expect("load")
+        .expect("saved");
+    let in_use = session.oauth_tokens().expect("an OAuth session");
+    assert!(
+        refresh_token(&saved) == refresh_token(&in_use),
+        "the store holds it"
+    );
+    // The rotated refresh token was kept: the next refresh presents it, and it works (the mock
+    // refuses a refresh token presented twice).
+    session
+        .refresh_oauth()
+        .await
+        .expect("refreshed with the kept token");
+    assert_eq!(refresh_statuses(&mock), vec![200, 200]);
+}
+
+/// Every handle on the session is dropped while a refresh the server answered is being saved:
+/// the refresh is saved all the same, and a session resumed from the store refreshes with the
+/// rotated refresh token (the one the server consumed is never needed again).
+#[tokio::test]
+async fn a_session_dropped_mid_refresh_still_saves_the_rotated_refresh_token() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (mock, client, session, store, first, refreshing) =
+        a_refresh_held_mid_save("dropped-save").await;
+    refreshing.abort();
+    assert!(refreshing.await.expect_err("aborted").is_cancelled());
+    drop(session);
+    store.hold.store(false, SeqCst);
+    store.release.add_permits(1);
+
+    common::eventually("the abandoned refresh is saved", || {
+        store.saves_done.load(SeqCst) == 2
+    })
+    .await;
+    let saved = privicore::TokenStore::load(store.as_ref())
+        .await
+        .expect("load")
+        .expect("saved");
+    assert!(
+        refresh_token(&saved) != refresh_token(&first),
+        "the store holds the rotated refresh token"
+    );
+    let resumed = client
+        .resume_oauth_session(store.clone())
+        .await
+        .expect("resumed");
+    resumed
+        .refresh_oauth()
+        .await
+        .expect("refreshed with the saved token");
+    assert_eq!(refresh_statuses(&mock), vec![200, 200]);
 }

@@ -6,7 +6,11 @@
 //! credential on every request and for a fresh one after a `401`. They also implement
 //! [`SessionTokens`], which the WebSocket uses to join with the current token and to rejoin
 //! when it changes.
+//!
+//! Both are the one [`cache::TokenCache`] (current token, expiry, generation, single flight,
+//! renewal ahead of expiry, revocation), over what differs: how a token of each kind renews.
 
+pub(crate) mod cache;
 pub(crate) mod oauth;
 pub(crate) mod placement;
 pub(crate) mod profile;

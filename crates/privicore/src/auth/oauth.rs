@@ -6,20 +6,21 @@
 //! treat reuse as theft and may revoke the whole family). So:
 //!
 //! * one refresh at a time (single flight), and a caller that queued behind a refresh uses
-//!   its result instead of refreshing again;
+//!   its result instead of refreshing again (both the [`TokenCache`]'s);
 //! * a refresh token is marked spent *before* it is sent, and a spent token is never sent
 //!   again, even when the refresh failed in transit (the server may have consumed it);
-//! * new tokens are saved to the [`TokenStore`] before they are used.
+//! * new tokens are saved to the [`TokenStore`] before the cache publishes them, and a
+//!   refresh runs to the end (saved, then published) even when the caller that started it
+//!   gives up.
 //!
 //! Where the access token goes on the operations that take a profile token is the client's
 //! [`PlacementChoice`]: this source asks it for every request, moves a refused token to the
 //! other header when it allows, and tells it which header the server accepted.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{Mutex, watch};
 
 use privicore_api::hooks::{
     BoxFuture, Credential, CredentialError, Inner, StaticToken, TokenSource,
@@ -27,9 +28,10 @@ use privicore_api::hooks::{
 use privicore_api::operations::Auth;
 use privicore_api::types;
 
+use super::cache::{Lease, Reason, Renew, Stamped, TokenCache};
 use super::placement::{Placement, PlacementChoice};
+use super::same_secret;
 use super::store::{OAuthTokens, TokenStore};
-use super::{SessionTokens, same_secret};
 use crate::{Client, Error, Result};
 
 /// Refresh tokens already presented; never sent again.
@@ -44,13 +46,26 @@ impl Spent {
     }
 }
 
-/// The token source of an OAuth session.
-pub(crate) struct OAuthAuth {
+/// An OAuth session's tokens, kept and renewed by the one [`TokenCache`].
+pub(crate) type OAuthAuth = TokenCache<OAuthRenewer>;
+
+impl Lease for OAuthTokens {
+    fn token(&self) -> &SecretString {
+        &self.access_token
+    }
+
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+}
+
+/// How OAuth tokens are renewed: refreshed with the refresh token, which is never presented
+/// twice; every new set is saved to the [`TokenStore`] (before the cache publishes it).
+pub(crate) struct OAuthRenewer {
     client: Client,
     store: Arc<dyn TokenStore>,
-    current: RwLock<Arc<OAuthTokens>>,
-    renewing: Mutex<Spent>,
-    generation: watch::Sender<u64>,
+    /// Only touched by [`Renew::renew`], which the cache calls one at a time.
+    spent: std::sync::Mutex<Spent>,
 }
 
 impl OAuthAuth {
@@ -61,73 +76,65 @@ impl OAuthAuth {
         store: Arc<dyn TokenStore>,
     ) -> Result<Arc<Self>> {
         store.save(&tokens).await?;
-        let (generation, _) = watch::channel(0);
-        Ok(Arc::new(Self {
+        let renew_ahead = client.config().renew_ahead;
+        let renewer = OAuthRenewer {
             client,
             store,
-            current: RwLock::new(Arc::new(tokens)),
-            renewing: Mutex::new(Spent::default()),
-            generation,
-        }))
+            spent: std::sync::Mutex::new(Spent::default()),
+        };
+        Ok(Arc::new(TokenCache::new(renewer, tokens, renew_ahead)))
     }
 
-    pub(crate) fn tokens(&self) -> Arc<OAuthTokens> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// The current tokens.
+    pub(crate) fn tokens(&self) -> Arc<Stamped<OAuthTokens>> {
+        self.current()
     }
 
-    fn needs_refresh(&self, tokens: &OAuthTokens) -> bool {
-        let margin =
-            chrono::Duration::from_std(self.client.config().renew_ahead).unwrap_or_default();
-        tokens.expires_at - margin <= Utc::now()
+    /// Forces a refresh now (e.g. to test rotation, or before a long job). A refresh that
+    /// another caller started meanwhile counts.
+    pub(crate) async fn refresh_now(&self) -> Result<()> {
+        self.renew_now().await
+    }
+}
+
+impl Renew for OAuthRenewer {
+    type Lease = OAuthTokens;
+
+    fn renew<'a>(
+        &'a self,
+        current: &'a OAuthTokens,
+        _reason: Reason,
+    ) -> BoxFuture<'a, Result<OAuthTokens>> {
+        Box::pin(self.refresh(current))
     }
 
-    /// A valid access token, refreshed first if it is about to expire.
-    async fn fresh(&self) -> Result<SecretString> {
-        let seen = self.tokens();
-        if !self.needs_refresh(&seen) {
-            return Ok(seen.access_token.clone());
-        }
-        self.refresh_after(&seen).await
+    /// Saves new tokens before anything uses them, so a crash after the refresh still leaves
+    /// the new refresh token in the store.
+    fn persist<'a>(&'a self, next: &'a OAuthTokens) -> BoxFuture<'a, Result<()>> {
+        self.store.save(next)
     }
+}
 
-    /// Refreshes unless the tokens changed since `seen` (then the change is the answer).
-    async fn refresh_after(&self, seen: &Arc<OAuthTokens>) -> Result<SecretString> {
-        let mut spent = self.renewing.lock().await;
-        let latest = self.tokens();
-        if !Arc::ptr_eq(&latest, seen) && !self.needs_refresh(&latest) {
-            return Ok(latest.access_token.clone());
-        }
-        let next = self.refresh(&latest, &mut spent).await?;
-        let access = next.access_token.clone();
-        self.install(next).await.map(|()| access)
-    }
-
-    /// Saves new tokens, then makes them current. They are saved before anything uses them,
-    /// so a crash now still leaves the new refresh token in the store. They become current
-    /// even when saving fails (the old refresh token is spent either way); the save error is
-    /// returned so the caller learns that the store is stale.
-    async fn install(&self, next: OAuthTokens) -> Result<()> {
-        let saved = self.store.save(&next).await;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
-        self.generation.send_modify(|g| *g += 1);
-        saved
+impl OAuthRenewer {
+    fn spent(&self) -> std::sync::MutexGuard<'_, Spent> {
+        self.spent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// One refresh call. The refresh token is marked spent before it is sent.
-    async fn refresh(&self, tokens: &OAuthTokens, spent: &mut Spent) -> Result<OAuthTokens> {
+    async fn refresh(&self, tokens: &OAuthTokens) -> Result<OAuthTokens> {
         const OP: &str = "refresh_oauth_access_token";
         let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
             Error::Credentials("the OAuth session has no refresh token; authorize again".into())
         })?;
-        if spent.contains(&refresh_token) {
-            return Err(Error::Credentials(
-                "the refresh token was already presented once and is never sent twice; authorize again".into(),
-            ));
+        {
+            let mut spent = self.spent();
+            if spent.contains(&refresh_token) {
+                return Err(Error::Credentials(
+                    "the refresh token was already presented once and is never sent twice; authorize again".into(),
+                ));
+            }
+            spent.0.push(refresh_token.clone());
         }
-        spent.0.push(refresh_token.clone());
         let source = StaticToken(Credential::Token(
             tokens.access_token.expose_secret().to_owned(),
         ));
@@ -154,7 +161,7 @@ impl OAuthAuth {
             if next.refresh_token_expires_at.is_none() {
                 next.refresh_token_expires_at = tokens.refresh_token_expires_at;
             }
-            spent
+            self.spent()
                 .0
                 .retain(|t| !same_secret(t, refresh_token.expose_secret()));
         }
@@ -164,45 +171,11 @@ impl OAuthAuth {
         tracing::debug!("OAuth access token refreshed");
         Ok(next)
     }
-
-    /// After a `401` with `rejected`: refresh, unless another task already did.
-    async fn refresh_rejected(&self, rejected: &str) -> Option<SecretString> {
-        let latest = self.tokens();
-        if !same_secret(&latest.access_token, rejected) {
-            return Some(latest.access_token.clone());
-        }
-        let mut spent = self.renewing.lock().await;
-        let again = self.tokens();
-        if !Arc::ptr_eq(&again, &latest) {
-            return Some(again.access_token.clone());
-        }
-        match self.refresh(&again, &mut spent).await {
-            Ok(next) => {
-                let access = next.access_token.clone();
-                if let Err(e) = self.install(next).await {
-                    tracing::warn!(error = %e, "could not save refreshed OAuth tokens");
-                }
-                Some(access)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "refreshing the OAuth token after a 401 failed");
-                None
-            }
-        }
-    }
-
-    /// Forces a refresh now (e.g. to test rotation, or before a long job).
-    pub(crate) async fn refresh_now(&self) -> Result<()> {
-        let mut spent = self.renewing.lock().await;
-        let latest = self.tokens();
-        let next = self.refresh(&latest, &mut spent).await?;
-        self.install(next).await
-    }
 }
 
 impl OAuthAuth {
     fn placement(&self) -> &PlacementChoice {
-        self.client.oauth_placement()
+        self.renewer().client.oauth_placement()
     }
 
     /// After a `401` for `rejected` on an operation that takes a profile token: the same token
@@ -226,7 +199,7 @@ impl OAuthAuth {
                 return Some(other.credential(token.to_owned()));
             }
         }
-        let renewed = self.refresh_rejected(token).await?;
+        let renewed = TokenCache::rejected(self, token).await?;
         Some(current.credential(renewed.expose_secret().to_owned()))
     }
 }
@@ -269,7 +242,7 @@ impl TokenSource for OAuthAuth {
                     self.replacement(rejected).await
                 }
                 (Auth::OAuthTokenBasic, Credential::Token(rejected)) => {
-                    let token = self.refresh_rejected(rejected).await?;
+                    let token = TokenCache::rejected(self, rejected).await?;
                     Some(Credential::Token(token.expose_secret().to_owned()))
                 }
                 _ => None,
@@ -283,21 +256,5 @@ impl TokenSource for OAuthAuth {
         {
             self.placement().accepted(placement);
         }
-    }
-}
-
-impl SessionTokens for OAuthAuth {
-    fn ws_token(&self) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(self.fresh())
-    }
-
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.generation.subscribe()
-    }
-
-    fn rejected<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let _ = self.refresh_rejected(token.expose_secret()).await;
-        })
     }
 }

@@ -1,13 +1,11 @@
-//! A profile session's token: log in, keep `expiresAt`, renew ahead of expiry (reauthorize, or
-//! log in again when that fails), renew once after a `401`. One renewal at a time, however
-//! many tasks need it.
+//! A profile session's token: log in, keep `expiresAt`; renewed (by the one
+//! [`TokenCache`]) by reauthorizing ahead of expiry, or logging in again when that fails and
+//! after a `401`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{Mutex, watch};
 
 use privicore_api::hooks::{
     BoxFuture, Credential, CredentialError, Inner, StaticToken, TokenSource,
@@ -15,29 +13,35 @@ use privicore_api::hooks::{
 use privicore_api::operations::Auth;
 use privicore_api::types::{self, ReauthorizeResponse};
 
-use super::{SessionTokens, same_secret};
+use super::cache::{Lease, Reason, Renew, TokenCache};
 use crate::commands::{self, status};
 use crate::{Client, Error, Result};
 
-/// The current token. Replaced whole, never edited.
-struct Current {
+/// A profile token. Replaced whole, never edited.
+pub(crate) struct ProfileToken {
     token: SecretString,
     expires_at: DateTime<Utc>,
 }
 
-/// The credentials and token of one logged-in profile.
-pub(crate) struct ProfileAuth {
+impl Lease for ProfileToken {
+    fn token(&self) -> &SecretString {
+        &self.token
+    }
+
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+}
+
+/// A logged-in profile's token, kept and renewed by the one [`TokenCache`].
+pub(crate) type ProfileAuth = TokenCache<ProfileRenewer>;
+
+/// How a profile token is renewed: reauthorized while it still works, else by logging in
+/// again with the profile's credentials (always, after a `401`).
+pub(crate) struct ProfileRenewer {
     client: Client,
     username: String,
     password: SecretString,
-    current: RwLock<Arc<Current>>,
-    /// Held while renewing: the single flight.
-    renewing: Mutex<()>,
-    generation: watch::Sender<u64>,
-    /// Set by [`revoke`](Self::revoke): from then on nothing logs in again. A call still in
-    /// flight (or the WebSocket rejoining) that meets a `401` for the revoked token would
-    /// otherwise log in behind the caller's back and leave a live token nobody revokes.
-    revoked: AtomicBool,
 }
 
 impl ProfileAuth {
@@ -47,80 +51,57 @@ impl ProfileAuth {
         username: String,
         password: SecretString,
     ) -> Result<Arc<Self>> {
-        let current = authenticate(&client, &username, &password).await?;
-        let (generation, _) = watch::channel(0);
-        Ok(Arc::new(Self {
+        let first = authenticate(&client, &username, &password).await?;
+        let renew_ahead = client.config().renew_ahead;
+        let renewer = ProfileRenewer {
             client,
             username,
             password,
-            current: RwLock::new(Arc::new(current)),
-            renewing: Mutex::new(()),
-            generation,
-            revoked: AtomicBool::new(false),
-        }))
+        };
+        Ok(Arc::new(TokenCache::new(renewer, first, renew_ahead)))
     }
 
-    fn current(&self) -> Arc<Current> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// Revokes the token on the server. From now on nothing logs in again; a renewal in
+    /// flight finishes first, so the token revoked is the last one.
+    pub(crate) async fn revoke(&self) -> Result<()> {
+        const OP: &str = "revoke_authorization_token";
+        let last = self.stop_renewing().await;
+        let client = &self.renewer().client;
+        let raw = with_token(client, &last.lease.token);
+        client
+            .call(OP, || {
+                raw.revoke_authorization_token()
+                    .body(types::EmptyForm {})
+                    .send()
+            })
+            .await?;
+        Ok(())
     }
+}
 
-    fn replace(&self, next: Current) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
-        self.generation.send_modify(|g| *g += 1);
-    }
+impl Renew for ProfileRenewer {
+    type Lease = ProfileToken;
 
-    /// When the current token expires.
-    pub(crate) fn expires_at(&self) -> DateTime<Utc> {
-        self.current().expires_at
-    }
-
-    /// The current token, as the raw client sends it.
-    pub(crate) fn token(&self) -> SecretString {
-        self.current().token.clone()
-    }
-
-    fn needs_renewal(&self, current: &Current) -> bool {
-        let margin =
-            chrono::Duration::from_std(self.client.config().renew_ahead).unwrap_or_default();
-        current.expires_at - margin <= Utc::now()
-    }
-
-    /// A valid token, renewed first if it is about to expire.
-    async fn fresh(&self) -> Result<SecretString> {
-        let current = self.current();
-        if !self.needs_renewal(&current) {
-            return Ok(current.token.clone());
-        }
-        let _flight = self.renewing.lock().await;
-        // Someone else may have renewed while we queued.
-        let latest = self.current();
-        if !Arc::ptr_eq(&latest, &current) && !self.needs_renewal(&latest) {
-            return Ok(latest.token.clone());
-        }
-        let next = self.renew(&latest).await?;
-        let token = next.token.clone();
-        self.replace(next);
-        Ok(token)
-    }
-
-    /// Renews ahead of expiry: reauthorize while the token still works, log in otherwise.
-    async fn renew(&self, current: &Current) -> Result<Current> {
-        if self.revoked.load(Ordering::SeqCst) {
-            return Err(revoked());
-        }
-        if current.expires_at > Utc::now() {
-            match self.reauthorize(current).await {
-                Ok(next) => return Ok(next),
-                Err(e) => tracing::debug!(error = %e, "reauthorize failed; logging in again"),
+    fn renew<'a>(
+        &'a self,
+        current: &'a ProfileToken,
+        reason: Reason,
+    ) -> BoxFuture<'a, Result<ProfileToken>> {
+        Box::pin(async move {
+            // A refused token is not reauthorized (the server just said it is no good).
+            if reason != Reason::Rejected && current.expires_at > Utc::now() {
+                match self.reauthorize(current).await {
+                    Ok(next) => return Ok(next),
+                    Err(e) => tracing::debug!(error = %e, "reauthorize failed; logging in again"),
+                }
             }
-        }
-        authenticate(&self.client, &self.username, &self.password).await
+            authenticate(&self.client, &self.username, &self.password).await
+        })
     }
+}
 
-    async fn reauthorize(&self, current: &Current) -> Result<Current> {
+impl ProfileRenewer {
+    async fn reauthorize(&self, current: &ProfileToken) -> Result<ProfileToken> {
         const OP: &str = "reauthorize_authorization_token";
         let raw = with_token(&self.client, &current.token);
         let ttl = std::num::NonZeroU64::new(self.client.config().reauthorize_ttl.as_secs())
@@ -135,7 +116,7 @@ impl ProfileAuth {
             .await?
             .into_inner();
         match answer {
-            ReauthorizeResponse::AuthorizationToken(token) => Ok(Current {
+            ReauthorizeResponse::AuthorizationToken(token) => Ok(ProfileToken {
                 token: SecretString::from(token.authorization_token),
                 expires_at: token.expires_at,
             }),
@@ -159,58 +140,13 @@ impl ProfileAuth {
                     })
                     .await?
                     .into_inner();
-                Ok(Current {
+                Ok(ProfileToken {
                     token: current.token.clone(),
                     expires_at: expiry.expires_at,
                 })
             }
         }
     }
-
-    /// After a `401` with `rejected`: log in again, unless another task already replaced it.
-    async fn renew_rejected(&self, rejected: &str) -> Option<SecretString> {
-        let _flight = self.renewing.lock().await;
-        let latest = self.current();
-        if !same_secret(&latest.token, rejected) {
-            return Some(latest.token.clone());
-        }
-        if self.revoked.load(Ordering::SeqCst) {
-            tracing::debug!("a 401 after the token was revoked; not logging in again");
-            return None;
-        }
-        match authenticate(&self.client, &self.username, &self.password).await {
-            Ok(next) => {
-                let token = next.token.clone();
-                self.replace(next);
-                Some(token)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "logging in again after a 401 failed");
-                None
-            }
-        }
-    }
-
-    /// Revokes the current token on the server.
-    pub(crate) async fn revoke(&self) -> Result<()> {
-        const OP: &str = "revoke_authorization_token";
-        // Before the call: a renewal racing it must not put a fresh token in place.
-        self.revoked.store(true, Ordering::SeqCst);
-        let raw = with_token(&self.client, &self.token());
-        self.client
-            .call(OP, || {
-                raw.revoke_authorization_token()
-                    .body(types::EmptyForm {})
-                    .send()
-            })
-            .await?;
-        Ok(())
-    }
-}
-
-/// The error of a renewal asked for after [`ProfileAuth::revoke`].
-fn revoked() -> Error {
-    Error::Credentials("the session's token was revoked; log in again with Client::login".into())
 }
 
 /// A raw client that sends exactly `token` (used for the renewal calls themselves, which must
@@ -220,7 +156,11 @@ fn with_token(client: &Client, token: &SecretString) -> privicore_api::Client {
     client.raw_with(Inner::with_source(Arc::new(source)))
 }
 
-async fn authenticate(client: &Client, username: &str, password: &SecretString) -> Result<Current> {
+async fn authenticate(
+    client: &Client,
+    username: &str,
+    password: &SecretString,
+) -> Result<ProfileToken> {
     const OP: &str = "authenticate";
     let raw = client.raw();
     let token = client
@@ -241,7 +181,7 @@ async fn authenticate(client: &Client, username: &str, password: &SecretString) 
             message: "the authorization token is empty".into(),
         });
     }
-    Ok(Current {
+    Ok(ProfileToken {
         token: SecretString::from(token.authorization_token),
         expires_at: token.expires_at,
     })
@@ -279,24 +219,8 @@ impl TokenSource for ProfileAuth {
             else {
                 return None;
             };
-            let token = self.renew_rejected(rejected).await?;
+            let token = TokenCache::rejected(self, rejected).await?;
             Some(Credential::Token(token.expose_secret().to_owned()))
-        })
-    }
-}
-
-impl SessionTokens for ProfileAuth {
-    fn ws_token(&self) -> BoxFuture<'_, Result<SecretString>> {
-        Box::pin(self.fresh())
-    }
-
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.generation.subscribe()
-    }
-
-    fn rejected<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let _ = self.renew_rejected(token.expose_secret()).await;
         })
     }
 }
@@ -304,7 +228,7 @@ impl SessionTokens for ProfileAuth {
 impl std::fmt::Debug for ProfileAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProfileAuth")
-            .field("username", &self.username)
+            .field("username", &self.renewer().username)
             .field("expires_at", &self.expires_at())
             .finish_non_exhaustive()
     }
