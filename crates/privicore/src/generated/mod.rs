@@ -258,7 +258,7 @@ pub const HAND_WRITTEN: &[(&str, &str, &str)] = &[
     (
         "download_data",
         "crates/privicore/src/vault.rs",
-        "Vault::retrieve_to_writer",
+        "Vault::retrieve_to_writer_unverified",
     ),
     (
         "exchange_data_for_token",
