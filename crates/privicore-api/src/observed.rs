@@ -1,7 +1,7 @@
 //! What the answers normalised in this crate looked like on the wire, before they were
 //! rewritten to the form the spec declares (docs/protocol.md §14.4, §14.6).
 //!
-//! The normalisers (the command-accepted one, and [`lists`] for list envelopes) make each
+//! The normalisers (the command-accepted one, and `lists` for list envelopes) make each
 //! choice; when the client's [`Inner`](crate::hooks::Inner) carries a [`WireLog`], they record
 //! the form they saw in it. A tool such as `privicore doctor` reads it
 //! back to tell which reading of an open point a server speaks. Recording is a few relaxed
