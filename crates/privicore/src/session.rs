@@ -411,6 +411,39 @@ impl Session {
         }
     }
 
+    /// Renews a profile session's login token now (it is otherwise renewed ahead of expiry and
+    /// after a `401`): reauthorized while it still works, else by logging in again. Says how:
+    /// `Some` with reauthorize's answer (docs/protocol.md §14.5: `200` with a new token, or
+    /// `202` and a command that settled) when reauthorize renewed it, `None` when the session
+    /// logged in again instead. A renewal another task started meanwhile counts as this one.
+    /// The answer is also recorded in [`Client::wire_report`].
+    ///
+    /// ```no_run
+    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
+    /// use privicore::wire_report::ReauthorizeAnswer;
+    ///
+    /// match session.reauthorize().await? {
+    ///     Some(ReauthorizeAnswer::NewToken) => println!("reauthorized: a new token"),
+    ///     Some(answer) => println!("reauthorized: {answer:?}"),
+    ///     None => println!("reauthorize did not renew; logged in again"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] on an OAuth session (see [`Session::refresh_oauth`]);
+    /// [`Error::Credentials`] after [`Session::revoke`]; any [`Error`] of logging in again.
+    pub async fn reauthorize(&self) -> Result<Option<crate::wire_report::ReauthorizeAnswer>> {
+        match &self.shared.credentials {
+            Credentials::Profile(auth) => auth.reauthorize_now().await,
+            Credentials::OAuth(_) => Err(Error::InvalidInput(
+                "an OAuth session has no profile token to reauthorize".into(),
+            )),
+        }
+    }
+
     /// The scope of an OAuth session's access token.
     ///
     /// # Errors

@@ -12,6 +12,7 @@
 //! | accepted status, command id encoding | `privicore_api`'s command-accepted normaliser |
 //! | list shape | `privicore_api`'s list normaliser |
 //! | data delivery, status messages | the data-request reader and the WebSocket dispatcher |
+//! | reauthorize answer | the profile token's renewer, as it reads reauthorize's answer |
 //!
 //! Recording is a relaxed atomic store: the last answer of each kind wins. A point the client
 //! has not met yet reads `None` (or `false`).
@@ -57,6 +58,17 @@ pub enum DataDelivery {
     Link,
 }
 
+/// How reauthorize-authorization-token answered (docs/protocol.md §14.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReauthorizeAnswer {
+    /// `200` with a new token and its expiry.
+    NewToken,
+    /// `202` and a command id: the same token lives on, its new expiry taking effect when the
+    /// command settles.
+    Command,
+}
+
 /// A snapshot of what a [`Client`](crate::Client) has observed so far, one field per open
 /// point; `None` where the client has not met the point yet.
 ///
@@ -85,6 +97,9 @@ pub struct WireObservations {
     pub data_delivery: Option<DataDelivery>,
     /// Whether `output_type` 0 status messages came before a data request's result.
     pub data_status_messages_seen: bool,
+    /// How the last reauthorize of a profile token was answered (recorded as the answer is
+    /// read, before a `202`'s command settles, so a command that then fails still shows here).
+    pub reauthorize: Option<ReauthorizeAnswer>,
 }
 
 /// The recording side, shared by a client's clones.
@@ -97,6 +112,8 @@ pub(crate) struct Recorder {
     /// 0 none yet, 1 inline, 2 link.
     data_delivery: AtomicU8,
     data_status_messages: AtomicBool,
+    /// 0 none yet, 1 a new token, 2 a command.
+    reauthorize: AtomicU8,
 }
 
 impl Recorder {
@@ -121,6 +138,14 @@ impl Recorder {
         self.data_status_messages.store(true, Ordering::Relaxed);
     }
 
+    pub(crate) fn reauthorize(&self, answer: ReauthorizeAnswer) {
+        let code = match answer {
+            ReauthorizeAnswer::NewToken => 1,
+            ReauthorizeAnswer::Command => 2,
+        };
+        self.reauthorize.store(code, Ordering::Relaxed);
+    }
+
     /// The snapshot, with the request-status method the client keeps itself.
     pub(crate) fn snapshot(&self, status: Option<RequestStatusMethod>) -> WireObservations {
         WireObservations {
@@ -140,6 +165,11 @@ impl Recorder {
                 _ => None,
             },
             data_status_messages_seen: self.data_status_messages.load(Ordering::Relaxed),
+            reauthorize: match self.reauthorize.load(Ordering::Relaxed) {
+                1 => Some(ReauthorizeAnswer::NewToken),
+                2 => Some(ReauthorizeAnswer::Command),
+                _ => None,
+            },
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `privicore doctor`: a short, safe check of a real server, and which reading of each open
 //! point of the protocol (docs/protocol.md §14) it speaks.
 //!
-//! The sequence touches nothing but what it creates: health, log in, join the WebSocket, store
+//! The sequence touches nothing but what it creates: health, log in, renew the login token
+//! once by reauthorizing it (which answer the server gives is open, docs/protocol.md §14.5),
+//! join the WebSocket, store
 //! a few bytes (streamed, so that the upload target is exercised) under a throwaway vault key
 //! and context, retrieve and compare them, find them in the list, delete them, ask
 //! request-status about the deletion's command id, and revoke the login token, whatever
@@ -16,6 +18,7 @@ mod report;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use privicore::wire_report::ReauthorizeAnswer;
 use privicore::{Client, CommandId, CommandState, Session, StoreOptions, VaultKey};
 
 use crate::cli::DoctorArgs;
@@ -88,6 +91,7 @@ impl Doctor {
         let Some(session) = session else {
             self.skip(
                 &[
+                    "reauthorize",
                     "websocket",
                     "store",
                     "retrieve",
@@ -100,6 +104,23 @@ impl Doctor {
             );
             return;
         };
+
+        // Before anything else uses the token, so that the rest of the run goes on with the
+        // renewed one (and the revoke at the end revokes it).
+        self.step("reauthorize", async {
+            match session.reauthorize().await? {
+                Some(ReauthorizeAnswer::NewToken) => Ok("renewed: a new token (200)".to_owned()),
+                Some(ReauthorizeAnswer::Command) => {
+                    Ok("renewed: a command (202), settled".to_owned())
+                }
+                Some(other) => Ok(format!("renewed: {other:?}")),
+                None => Err(CliError::new(
+                    "reauthorize did not renew the token (refused, or its command did not \
+                     settle); the session logged in again instead",
+                )),
+            }
+        })
+        .await;
 
         let joined = self
             .step("websocket", async {

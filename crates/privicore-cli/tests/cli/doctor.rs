@@ -1,10 +1,10 @@
-//! `privicore doctor`: against the mock in two wire variants, the JSON names exactly the
+//! `privicore doctor`: against the mock in three wire variants, the JSON names exactly the
 //! variant the mock plays at each open point and the text says the same; a failing check is
 //! named, the others still run, and the login token is revoked whatever happened.
 
 use assert_cmd::Command;
 use privicore_mock::{
-    CommandAnswer, DataAnswer, ListAnswer, MockServer, RequestStatusMethod, UploadAnswer,
+    CommandAnswer, DataAnswer, ListAnswer, MockServer, RequestStatusMethod, UploadAnswer, Variant,
 };
 use serde_json::{Value, json};
 
@@ -43,12 +43,16 @@ fn checks(report: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The checks of a run where everything passed.
-fn all_passed() -> Value {
+/// The reauthorize check's detail when the server answers `200` with a new token.
+const NEW_TOKEN: &str = "renewed: a new token (200)";
+
+/// The checks of a run where everything passed, reauthorize's detail being `reauthorized`.
+fn all_passed(reauthorized: &str) -> Value {
     let check = |name: &str, detail: &str| json!({"name": name, "outcome": "ok", "duration_ms": 0, "detail": detail});
     json!([
         check("health", "the server answers"),
         check("login", "as doc"),
+        check("reauthorize", reauthorized),
         check("websocket", "joined the profile channel"),
         check("store", "57 bytes, streamed"),
         check("retrieve", "identical byte for byte"),
@@ -59,13 +63,14 @@ fn all_passed() -> Value {
     ])
 }
 
-/// Runs the doctor on `mock` as a passing run and checks the whole JSON report, the text
-/// report's open-point lines (`text_points`), that the login token was revoked and that the
-/// stored bytes were deleted.
-fn passes_with(mock: &Mock, wire: Value, text_points: &[&str]) {
+/// Runs the doctor on `mock` as a passing run and checks the whole JSON report (reauthorize's
+/// detail being `reauthorized`), the text report's open-point lines (`text_points`), that the
+/// login token was revoked and that the stored bytes were deleted.
+fn passes_with(mock: &Mock, reauthorized: &str, wire: Value, text_points: &[&str]) {
     mock.provision("doc");
     let live = mock.server.stats().tokens;
     let revokes = mock.server.count("revoke_authorization_token");
+    let reauthorizes = mock.server.count("reauthorize_authorization_token");
     let (report, code, stderr) = doctor_json(
         mock.cmd()
             .env("PRIVICORE_USERNAME", "doc")
@@ -79,12 +84,17 @@ fn passes_with(mock: &Mock, wire: Value, text_points: &[&str]) {
             "api_url": mock.server.api_url(),
             "ws_url": mock.server.ws_url(),
             "passed": true,
-            "checks": all_passed(),
+            "checks": all_passed(reauthorized),
             "wire": wire,
         }),
         "{report:#}"
     );
     assert_eq!(mock.server.count("revoke_authorization_token") - revokes, 1);
+    assert_eq!(
+        mock.server.count("reauthorize_authorization_token") - reauthorizes,
+        1,
+        "the token is renewed once"
+    );
     assert_eq!(
         mock.server.stats().tokens,
         live,
@@ -111,6 +121,7 @@ fn passes_with(mock: &Mock, wire: Value, text_points: &[&str]) {
     for name in [
         "health",
         "login",
+        "reauthorize",
         "websocket",
         "store",
         "retrieve",
@@ -129,7 +140,7 @@ fn passes_with(mock: &Mock, wire: Value, text_points: &[&str]) {
     for point in text_points {
         assert!(lines.contains(point), "no line `{point}` in:\n{text}");
     }
-    assert_eq!(lines.last(), Some(&"9 of 9 checks passed"), "{text}");
+    assert_eq!(lines.last(), Some(&"10 of 10 checks passed"), "{text}");
 }
 
 #[test]
@@ -137,6 +148,7 @@ fn the_default_wire_is_reported() {
     let mock = Mock::start();
     passes_with(
         &mock,
+        NEW_TOKEN,
         json!({
             "request_status_method": "POST",
             "upload_target": "stream_uri",
@@ -145,6 +157,7 @@ fn the_default_wire_is_reported() {
             "list_shape": "envelope",
             "data_delivery": "inline",
             "data_status_messages": false,
+            "reauthorize": "new_token",
         }),
         &[
             "seen          request-status method  POST",
@@ -154,6 +167,31 @@ fn the_default_wire_is_reported() {
             "seen          list shape             envelope",
             "seen          data delivery          inline",
             "seen          data status messages   none",
+            "seen          reauthorize            new token",
+        ],
+    );
+}
+
+/// §14.5: reauthorize answered `202` and a command id, the renewal settling by command.
+#[test]
+fn a_reauthorize_answered_by_command_is_reported() {
+    let mock = Mock::start_with(MockServer::builder().variant(Variant::ReauthorizeAsync));
+    passes_with(
+        &mock,
+        "renewed: a command (202), settled",
+        json!({
+            "request_status_method": "POST",
+            "upload_target": "stream_uri",
+            "accepted_status": 202,
+            "command_id_encoding": "json",
+            "list_shape": "envelope",
+            "data_delivery": "inline",
+            "data_status_messages": false,
+            "reauthorize": "command",
+        }),
+        &[
+            "seen          request-status method  POST",
+            "seen          reauthorize            command",
         ],
     );
 }
@@ -170,6 +208,7 @@ fn every_other_reading_is_reported() {
     );
     passes_with(
         &mock,
+        NEW_TOKEN,
         json!({
             "request_status_method": "GET",
             "upload_target": "stream_server",
@@ -178,6 +217,7 @@ fn every_other_reading_is_reported() {
             "list_shape": "bare_array",
             "data_delivery": "link",
             "data_status_messages": true,
+            "reauthorize": "new_token",
         }),
         &[
             "seen          request-status method  GET",
@@ -187,6 +227,7 @@ fn every_other_reading_is_reported() {
             "seen          list shape             bare array",
             "seen          data delivery          link",
             "seen          data status messages   seen",
+            "seen          reauthorize            new token",
         ],
     );
 }
@@ -207,7 +248,7 @@ fn a_websocket_that_never_joins_fails_its_check_and_the_rest_still_run() {
     );
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(
-        stderr, "error: doctor: 1 of 9 checks failed: websocket\n",
+        stderr, "error: doctor: 1 of 10 checks failed: websocket\n",
         "one error line naming the failed check"
     );
     assert_eq!(report["passed"], json!(false));
@@ -218,6 +259,7 @@ fn a_websocket_that_never_joins_fails_its_check_and_the_rest_still_run() {
     let expected = [
         ("health", "ok"),
         ("login", "ok"),
+        ("reauthorize", "ok"),
         ("websocket", "fail"),
         ("store", "skipped"),
         ("retrieve", "skipped"),
@@ -228,10 +270,11 @@ fn a_websocket_that_never_joins_fails_its_check_and_the_rest_still_run() {
     ]
     .map(|(n, o)| (n.to_owned(), o.to_owned()));
     assert_eq!(outcomes, expected);
-    let websocket = &checks(&report)[2];
+    let websocket = &checks(&report)[3];
     assert!(websocket.2.contains("WebSocket"), "{websocket:?}");
     // What was reached is reported, what was not is null.
     assert_eq!(report["wire"]["list_shape"], json!("envelope"));
+    assert_eq!(report["wire"]["reauthorize"], json!("new_token"));
     assert_eq!(report["wire"]["upload_target"], Value::Null);
     assert_eq!(report["wire"]["data_status_messages"], Value::Null);
     assert_eq!(mock.server.count("revoke_authorization_token") - revokes, 1);
@@ -254,7 +297,7 @@ fn a_wrong_password_fails_login_and_skips_what_needs_it() {
         &[],
     );
     assert_eq!(code, Some(1), "{report:#}");
-    assert_eq!(stderr, "error: doctor: 1 of 9 checks failed: login\n");
+    assert_eq!(stderr, "error: doctor: 1 of 10 checks failed: login\n");
     let checks = checks(&report);
     assert_eq!(checks[0].0, "health");
     assert_eq!(checks[0].1, "ok");
@@ -266,7 +309,7 @@ fn a_wrong_password_fails_login_and_skips_what_needs_it() {
             .all(|(_, outcome, detail)| outcome == "skipped" && detail == "needs login"),
         "{checks:?}"
     );
-    assert_eq!(checks.len(), 9);
+    assert_eq!(checks.len(), 10);
     assert!(!report.to_string().contains("not-the-password"));
     assert_eq!(mock.server.stats().tokens, live, "no token was issued");
     assert_eq!(mock.server.count("revoke_authorization_token"), 0);
@@ -287,7 +330,7 @@ fn a_server_that_does_not_answer_fails_health_and_login() {
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(
         stderr,
-        "error: doctor: 2 of 9 checks failed: health, login\n"
+        "error: doctor: 2 of 10 checks failed: health, login\n"
     );
     let checks = checks(&report);
     assert_eq!(

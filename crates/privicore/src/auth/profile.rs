@@ -15,12 +15,15 @@ use privicore_api::types::{self, ReauthorizeResponse};
 
 use super::cache::{Lease, Reason, Renew, TokenCache};
 use crate::commands::{self, status};
+use crate::wire_report::ReauthorizeAnswer;
 use crate::{Client, Error, Result};
 
 /// A profile token. Replaced whole, never edited.
 pub(crate) struct ProfileToken {
     token: SecretString,
     expires_at: DateTime<Utc>,
+    /// How it was obtained: `None` by logging in, else by a reauthorize answered this way.
+    reauthorized: Option<ReauthorizeAnswer>,
 }
 
 impl Lease for ProfileToken {
@@ -77,6 +80,14 @@ impl ProfileAuth {
             .await?;
         Ok(())
     }
+
+    /// Renews the token now, and says how: `Some` with reauthorize's answer when reauthorize
+    /// renewed it, `None` when it was renewed by logging in again (reauthorize refused, or its
+    /// command did not settle). A renewal another task started meanwhile counts as this one.
+    pub(crate) async fn reauthorize_now(&self) -> Result<Option<ReauthorizeAnswer>> {
+        self.renew_now().await?;
+        Ok(self.current().lease.reauthorized)
+    }
 }
 
 impl Renew for ProfileRenewer {
@@ -115,16 +126,24 @@ impl ProfileRenewer {
             })
             .await?
             .into_inner();
+        // Recorded as read (docs/protocol.md §14.5): which answer the server gave is worth
+        // knowing even when the command it promises then fails.
+        let wire = self.client.wire();
         match answer {
-            ReauthorizeResponse::AuthorizationToken(token) => Ok(ProfileToken {
-                token: SecretString::from(token.authorization_token),
-                expires_at: token.expires_at,
-            }),
+            ReauthorizeResponse::AuthorizationToken(token) => {
+                wire.reauthorize(ReauthorizeAnswer::NewToken);
+                Ok(ProfileToken {
+                    token: SecretString::from(token.authorization_token),
+                    expires_at: token.expires_at,
+                    reauthorized: Some(ReauthorizeAnswer::NewToken),
+                })
+            }
             // Accepted as a command: the same token lives on, and its new expiry takes effect
             // only when the command settles (docs/protocol.md: a 202 is a promise, the ack is
             // the outcome). Read before that, the expiry is still the old one. A command that
             // fails or never settles is an error here, and the caller logs in again.
             ReauthorizeResponse::CommandAccepted(accepted) => {
+                wire.reauthorize(ReauthorizeAnswer::Command);
                 let id = commands::command_id(OP, accepted)?;
                 // Polled through request-status with the token at hand, not awaited on the
                 // session's WebSocket: the socket asks this very renewal for a token when it
@@ -143,6 +162,7 @@ impl ProfileRenewer {
                 Ok(ProfileToken {
                     token: current.token.clone(),
                     expires_at: expiry.expires_at,
+                    reauthorized: Some(ReauthorizeAnswer::Command),
                 })
             }
         }
@@ -184,6 +204,7 @@ async fn authenticate(
     Ok(ProfileToken {
         token: SecretString::from(token.authorization_token),
         expires_at: token.expires_at,
+        reauthorized: None,
     })
 }
 

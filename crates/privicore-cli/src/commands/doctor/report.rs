@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use privicore::WireObservations;
 use privicore::wire_report::{
-    CommandIdEncoding, DataDelivery, ListShape, RequestStatusMethod, UploadTargetForm,
+    CommandIdEncoding, DataDelivery, ListShape, ReauthorizeAnswer, RequestStatusMethod,
+    UploadTargetForm,
 };
 use serde::Serialize;
 
@@ -38,7 +39,7 @@ impl Outcome {
 /// One check and how it went.
 #[derive(Debug, Serialize)]
 pub struct Check {
-    /// `health`, `login`, `websocket`, `store`, `retrieve`, `list`, `delete`,
+    /// `health`, `login`, `reauthorize`, `websocket`, `store`, `retrieve`, `list`, `delete`,
     /// `request-status`, `revoke`.
     pub name: &'static str,
     pub outcome: Outcome,
@@ -81,6 +82,8 @@ pub struct Wire {
     /// Whether `output_type` 0 status messages preceded the data (§14.3); `null` when no data
     /// came.
     pub data_status_messages: Option<bool>,
+    /// `"new_token"` (`200`) or `"command"` (`202` + command id) (§14.5).
+    pub reauthorize: Option<&'static str>,
 }
 
 impl From<WireObservations> for Wire {
@@ -115,6 +118,11 @@ impl From<WireObservations> for Wire {
             }),
             // Status messages can only be told absent once the data itself came.
             data_status_messages: seen.data_delivery.map(|_| seen.data_status_messages_seen),
+            reauthorize: seen.reauthorize.map(|a| match a {
+                ReauthorizeAnswer::NewToken => "new_token",
+                ReauthorizeAnswer::Command => "command",
+                _ => "other",
+            }),
         }
     }
 }
@@ -138,6 +146,7 @@ impl Wire {
                 self.data_status_messages
                     .map(|seen| if seen { "seen" } else { "none" }.to_owned()),
             ),
+            ("reauthorize", text(self.reauthorize)),
         ]
     }
 }
