@@ -10,15 +10,16 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use privicore::api::operations::{Auth, operation};
 use privicore::wire_report::{
-    CommandIdEncoding, DataDelivery, ListShape, RequestStatusMethod as Routed, UploadTargetForm,
+    CommandIdEncoding, DataDelivery, ListShape, ReauthorizeAnswer as Reauthorized,
+    RequestStatusMethod as Routed, UploadTargetForm,
 };
 use privicore::{
     Client, DEFAULT_INLINE_THRESHOLD, Error, MemoryTokenStore, OAuthTokenPlacement, OAuthTokens,
     RetryPolicy, Session, StoreOptions, VaultKey,
 };
 use privicore_mock::{
-    CommandAnswer, DataAnswer, ListAnswer, Listener, MockServer, OAuthPlacement, RecordedRequest,
-    RequestStatusMethod, UploadAnswer,
+    CommandAnswer, DataAnswer, FaultConfig, ListAnswer, Listener, MockServer, OAuthPlacement,
+    ReauthorizeAnswer, RecordedRequest, RequestStatusMethod, UploadAnswer,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -697,4 +698,68 @@ async fn the_oauth_placement_is_learned_once_per_client_and_no_token_is_printed(
             "access token {i} was printed"
         );
     }
+}
+
+/// §14.5: reauthorize answered `200` with a new token or `202` with a command that settles.
+/// Under each, a forced renewal says which answer renewed the token, the wire report records
+/// the same, and the mock saw the status that goes with it; under `202` whose command fails,
+/// the answer is still recorded and the session logs in again.
+#[tokio::test]
+async fn the_reauthorize_answer_is_recorded() {
+    for (answer, status, reported) in [
+        (ReauthorizeAnswer::NewToken, 200, Reauthorized::NewToken),
+        (ReauthorizeAnswer::Command, 202, Reauthorized::Command),
+    ] {
+        let (mock, client) =
+            common::start_with(MockServer::builder().reauthorize_answer(answer), |b| {
+                b.command_timeout(Duration::from_secs(10))
+            })
+            .await;
+        let session = common::provisioned(&client, "alice").await;
+        assert_eq!(client.wire_report().reauthorize, None, "{answer:?}");
+        mock.clear_recorded();
+        let renewed = session
+            .reauthorize()
+            .await
+            .unwrap_or_else(|e| panic!("{answer:?}: reauthorize: {e:?}"));
+        assert_eq!(renewed, Some(reported), "{answer:?}");
+        assert_eq!(
+            client.wire_report().reauthorize,
+            Some(reported),
+            "{answer:?}"
+        );
+        let statuses: Vec<u16> = mock
+            .recorded()
+            .into_iter()
+            .filter(|r| r.operation_id == Some("reauthorize_authorization_token"))
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(statuses, [status], "{answer:?}");
+        assert_eq!(mock.count("authenticate"), 0, "{answer:?}: no second login");
+        // The renewed token works.
+        session
+            .profile_id()
+            .await
+            .unwrap_or_else(|e| panic!("{answer:?}: a call after the renewal: {e:?}"));
+    }
+
+    // A 202 whose command fails: the answer is what the server spoke, the renewal a login.
+    let (mock, client) = common::start_with(
+        MockServer::builder().reauthorize_answer(ReauthorizeAnswer::Command),
+        |b| b.command_timeout(Duration::from_secs(10)),
+    )
+    .await;
+    let session = common::provisioned(&client, "bob").await;
+    mock.clear_recorded();
+    mock.faults().set(FaultConfig {
+        reject_rate: 1.0,
+        ..FaultConfig::default()
+    });
+    let renewed = session.reauthorize().await.expect("logs in again");
+    assert_eq!(renewed, None, "the token came from a login");
+    assert_eq!(mock.count("authenticate"), 1);
+    assert_eq!(
+        client.wire_report().reauthorize,
+        Some(Reauthorized::Command)
+    );
 }
