@@ -4,7 +4,8 @@
 
 use assert_cmd::Command;
 use privicore_mock::{
-    CommandAnswer, DataAnswer, ListAnswer, MockServer, RequestStatusMethod, UploadAnswer, Variant,
+    CommandAnswer, DataAnswer, FaultConfig, ListAnswer, MockServer, RequestStatusMethod,
+    UploadAnswer, Variant,
 };
 use serde_json::{Value, json};
 
@@ -230,6 +231,63 @@ fn every_other_reading_is_reported() {
             "seen          reauthorize            new token",
         ],
     );
+}
+
+/// A reauthorize answer the client cannot read: the session logs in again, which the
+/// reauthorize check reports as its failure (the renewal did not come from reauthorize), and
+/// every other check still runs and passes.
+#[test]
+fn a_reauthorize_that_does_not_renew_fails_its_check() {
+    let mock = Mock::start();
+    mock.provision("doc");
+    mock.server.faults().set(FaultConfig {
+        malform_rate: 1.0,
+        mangle_operations: vec!["reauthorize_authorization_token".to_owned()],
+        ..FaultConfig::default()
+    });
+    let logins = mock.server.count("authenticate");
+    let (report, code, stderr) = doctor_json(
+        mock.cmd()
+            .env("PRIVICORE_USERNAME", "doc")
+            .env("PRIVICORE_PASSWORD", PASSWORD),
+        &[],
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(
+        stderr,
+        "error: doctor: 1 of 10 checks failed: reauthorize\n"
+    );
+    let checks = checks(&report);
+    let outcomes: Vec<(&str, &str)> = checks
+        .iter()
+        .map(|(name, outcome, _)| (name.as_str(), outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("health", "ok"),
+            ("login", "ok"),
+            ("reauthorize", "fail"),
+            ("websocket", "ok"),
+            ("store", "ok"),
+            ("retrieve", "ok"),
+            ("list", "ok"),
+            ("delete", "ok"),
+            ("request-status", "ok"),
+            ("revoke", "ok"),
+        ]
+    );
+    assert_eq!(
+        checks[2].2,
+        "reauthorize did not renew the token (refused, or its command did not settle); the \
+         session logged in again instead"
+    );
+    assert_eq!(
+        mock.server.count("authenticate") - logins,
+        2,
+        "the doctor's login, and the one that replaced the unread reauthorize"
+    );
+    assert_eq!(report["wire"]["reauthorize"], Value::Null, "{report:#}");
 }
 
 #[test]
