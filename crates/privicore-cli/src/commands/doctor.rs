@@ -106,7 +106,9 @@ impl Doctor {
         };
 
         // Before anything else uses the token, so that the rest of the run goes on with the
-        // renewed one (and the revoke at the end revokes it).
+        // renewed one (and the revoke at the end revokes it). A `200` replaces the token; the
+        // SDK keeps only the new one, so a server that does not retire the old token itself
+        // lets it lapse at its own expiry (the mock retires it).
         self.step("reauthorize", async {
             match session.reauthorize().await? {
                 Some(ReauthorizeAnswer::NewToken) => Ok("renewed: a new token (200)".to_owned()),
