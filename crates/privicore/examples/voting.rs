@@ -1,5 +1,6 @@
-//! The Verified authenticator and Voting groups through their typed handlers: set the quorum
-//! strategy, register a voting configuration, open a voting pool and read its status.
+//! The Voting group through its typed handlers, with the Verified authenticator setup it needs:
+//! set the quorum strategy, register a voting configuration, open a voting pool and read its
+//! status. (`authenticators.rs` shows the rest of the Verified authenticator group.)
 //!
 //! Runs against the embedded mock unless `PRIVICORE_API_URL` (and `PRIVICORE_WS_URL`,
 //! `PRIVICORE_USERNAME`, `PRIVICORE_PASSWORD`) point at a real server:

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use progenitor_client::ResponseValue;
+use secrecy::{ExposeSecret, SecretString};
 
 use privicore_api::hooks::{Inner, TokenSource};
 use privicore_api::operations::{Kind, operation as spec_operation};
@@ -470,6 +471,49 @@ impl Session {
                 "an OAuth session has no profile token to revoke".into(),
             )),
         }
+    }
+
+    /// Changes the profile's password (`POST /profile/change-password`) and waits for the
+    /// command's acknowledgement. Only once the server acknowledged the change does a profile
+    /// session keep `new_password` for logging in again (after a `401`, or when reauthorizing
+    /// fails): kept any earlier, a rejected change (a wrong `current_password`) would leave the
+    /// session with a password the server never took.
+    ///
+    /// ```no_run
+    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
+    /// use secrecy::SecretString;
+    ///
+    /// session
+    ///     .change_password(
+    ///         SecretString::from("correct horse battery staple"),
+    ///         SecretString::from("battery staple horse correct"),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CommandRejected`] when the server refused the change (the session keeps its
+    /// password); [`Error::Timeout`] when no outcome arrived in time; any [`Error`] of the call.
+    pub async fn change_password(
+        &self,
+        current_password: SecretString,
+        new_password: SecretString,
+    ) -> Result<()> {
+        let body = types::ChangePasswordBody {
+            current_password: current_password.expose_secret().to_owned(),
+            new_password: new_password.expose_secret().to_owned(),
+        };
+        self.command("change_password", |raw| {
+            raw.change_password().body(body.clone()).send()
+        })
+        .await?;
+        // An OAuth session logs in with its refresh token, never with the password.
+        if let Credentials::Profile(auth) = &self.shared.credentials {
+            auth.password_changed(new_password);
+        }
+        Ok(())
     }
 
     /// Revokes the token and closes the session's WebSocket (when this is the last clone).

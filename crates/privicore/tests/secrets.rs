@@ -26,7 +26,7 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let (_mock, client) = common::start_with(
+    let (mock, client) = common::start_with(
         privicore_mock::MockServer::builder().inline_threshold(1024),
         |b| b,
     )
@@ -104,6 +104,17 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
         .send()
         .await
         .expect("generated key pair");
+    // A password change, then a login with the new password (the server expired the tokens).
+    let new_password = "N3w secret/passphrase+for leak-check&";
+    session
+        .change_password(
+            SecretString::from(password),
+            SecretString::from(new_password),
+        )
+        .await
+        .expect("password changed");
+    mock.expire_tokens();
+    session.profile_id().await.expect("logged in again");
     // Errors carry no secret either.
     let wrong = client
         .login("leaks@test", SecretString::from(WRONG_PASSWORD))
@@ -131,6 +142,7 @@ async fn a_full_session_at_trace_level_leaks_no_secret() {
     secrets
         .text("password", password)
         .text("wrong password", WRONG_PASSWORD)
+        .text("new password", new_password)
         .text("directory user password", directory_password)
         .text("generated private key", &generated.private_key)
         .key("vault key", &common::key_bytes(&key))

@@ -655,3 +655,71 @@ async fn a_command_that_is_never_acknowledged_times_out() {
         started.elapsed()
     );
 }
+
+/// After a password change the session logs in again with the new password: the server
+/// expires every token, and the next call still succeeds through a fresh login; the old
+/// password no longer logs in, the new one does.
+#[tokio::test]
+async fn after_a_password_change_logging_in_again_uses_the_new_password() {
+    const NEW: &str = "battery staple horse correct";
+    let name = "change-password@test";
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, name).await;
+    let profile_id = session.profile_id().await.expect("profile id");
+
+    session
+        .change_password(
+            SecretString::from(common::PASSWORD),
+            SecretString::from(NEW),
+        )
+        .await
+        .expect("the change is acknowledged");
+    mock.expire_tokens();
+    mock.clear_recorded();
+
+    assert_eq!(
+        session
+            .profile_id()
+            .await
+            .expect("a call after the re-login"),
+        profile_id
+    );
+    assert_eq!(mock.count("authenticate"), 1, "the session logged in again");
+    let old = client
+        .login(name, SecretString::from(common::PASSWORD))
+        .await
+        .expect_err("the old password no longer logs in");
+    println!("login with the old password: {old}");
+    client
+        .login(name, SecretString::from(NEW))
+        .await
+        .expect("the new password logs in");
+}
+
+/// A change the server refuses (wrong current password) leaves the session's password alone:
+/// logging in again after the server expired the tokens still works.
+#[tokio::test]
+async fn a_refused_password_change_keeps_the_old_password() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "change-refused@test").await;
+
+    let error = session
+        .change_password(
+            SecretString::from("not the current password"),
+            SecretString::from("never taken"),
+        )
+        .await
+        .expect_err("a wrong current password is refused");
+    assert!(
+        matches!(&error, Error::CommandRejected { reason, .. } if reason == "profile.wrong_password"),
+        "{error:?}"
+    );
+    mock.expire_tokens();
+    mock.clear_recorded();
+
+    session
+        .profile_id()
+        .await
+        .expect("the re-login with the unchanged password works");
+    assert_eq!(mock.count("authenticate"), 1, "the session logged in again");
+}

@@ -2,7 +2,7 @@
 //! [`TokenCache`]) by reauthorizing ahead of expiry, or logging in again when that fails and
 //! after a `401`.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -44,7 +44,8 @@ pub(crate) type ProfileAuth = TokenCache<ProfileRenewer>;
 pub(crate) struct ProfileRenewer {
     client: Client,
     username: String,
-    password: SecretString,
+    /// Replaced by [`ProfileAuth::password_changed`] once the server took a new one.
+    password: RwLock<SecretString>,
 }
 
 impl ProfileAuth {
@@ -59,9 +60,19 @@ impl ProfileAuth {
         let renewer = ProfileRenewer {
             client,
             username,
-            password,
+            password: RwLock::new(password),
         };
         Ok(Arc::new(TokenCache::new(renewer, first, renew_ahead)))
+    }
+
+    /// Logs in again with `password` from now on: the server acknowledged it as the profile's
+    /// new password. A renewal already in flight still uses the old one.
+    pub(crate) fn password_changed(&self, password: SecretString) {
+        *self
+            .renewer()
+            .password
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = password;
     }
 
     /// Revokes the token on the server. From now on nothing logs in again; a renewal in
@@ -106,7 +117,12 @@ impl Renew for ProfileRenewer {
                     Err(e) => tracing::debug!(error = %e, "reauthorize failed; logging in again"),
                 }
             }
-            authenticate(&self.client, &self.username, &self.password).await
+            let password = self
+                .password
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            authenticate(&self.client, &self.username, &password).await
         })
     }
 }

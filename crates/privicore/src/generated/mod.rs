@@ -43,7 +43,6 @@ pub const GENERATED: &[(&str, &str)] = &[
         "directory::DirectoryHandle::add_directory_storage_device",
     ),
     ("approve_device", "device::Devices::approve_device"),
-    ("change_password", "profile::Profile::change_password"),
     ("check_pool_status", "voting::Voting::check_pool_status"),
     (
         "configure_device_meta",
@@ -234,6 +233,11 @@ pub const HAND_WRITTEN: &[(&str, &str, &str)] = &[
         "authenticate",
         "crates/privicore/src/auth/profile.rs",
         "ProfileAuth::authenticate",
+    ),
+    (
+        "change_password",
+        "crates/privicore/src/session.rs",
+        "Session::change_password",
     ),
     (
         "check_server_health",

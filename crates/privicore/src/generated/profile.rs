@@ -3,9 +3,7 @@
 //! The Profile group: one builder per operation, reached through [`Session::profile`].
 
 use privicore_api::types;
-use secrecy::{ExposeSecret, SecretString};
 
-use crate::CommandId;
 use crate::handler_support as support;
 use crate::{Result, Session};
 
@@ -13,7 +11,7 @@ use crate::{Result, Session};
 ///
 /// ```no_run
 /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
-/// let _id = session.profile().change_password(secrecy::SecretString::from("secret"), secrecy::SecretString::from("secret")).send().await?;
+/// let _answer = session.profile().generate_token_qr().send().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -31,21 +29,6 @@ impl Session {
 }
 
 impl Profile {
-    /// Change password (`POST /profile/change-password`).
-    ///
-    /// An asynchronous command: [`send`](ChangePassword::send) waits for its acknowledgement and answers its command id.
-    pub fn change_password(
-        &self,
-        current_password: SecretString,
-        new_password: SecretString,
-    ) -> ChangePassword {
-        ChangePassword {
-            session: self.session.clone(),
-            current_password,
-            new_password,
-        }
-    }
-
     /// Generate qr token for authorization (`POST /profile/generate-token-qr`).
     ///
     /// A read: [`send`](GenerateTokenQr::send) answers a [`QrToken`](crate::types::QrToken).
@@ -53,33 +36,6 @@ impl Profile {
         GenerateTokenQr {
             session: self.session.clone(),
         }
-    }
-}
-
-/// Builder of `change_password`: [`send`](ChangePassword::send) sends it.
-#[derive(Clone, Debug)]
-#[must_use = "nothing is sent until `send` is awaited"]
-pub struct ChangePassword {
-    session: Session,
-    current_password: SecretString,
-    new_password: SecretString,
-}
-
-impl ChangePassword {
-    /// Sends the command and waits for its acknowledgement; answers its command id.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a value the spec does not allow (checked before sending); [`Error::CommandRejected`](crate::Error::CommandRejected) with the server's reason; [`Error::Timeout`](crate::Error::Timeout) when no outcome arrived in time; any [`Error`](crate::Error) of the call itself.
-    pub async fn send(self) -> Result<CommandId> {
-        const OP: &str = "change_password";
-        let body = types::ChangePasswordBody {
-            current_password: self.current_password.expose_secret().to_owned(),
-            new_password: self.new_password.expose_secret().to_owned(),
-        };
-        self.session
-            .command(OP, |raw| raw.change_password().body(body.clone()).send())
-            .await
     }
 }
 
