@@ -490,6 +490,69 @@ async fn an_answer_with_a_secret_is_redacted_in_debug() {
     assert!(debug.contains("[redacted]"), "{debug}");
 }
 
+#[tokio::test]
+async fn the_escape_hatch_retries_only_what_the_spec_says_is_safe() {
+    let (mock, client) = common::start_with(privicore_mock::MockServer::builder(), |b| {
+        b.retry_policy(
+            privicore::RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(std::time::Duration::from_millis(1))
+                .max_backoff(std::time::Duration::from_millis(2)),
+        )
+    })
+    .await;
+    let session = common::provisioned(&client, "hatch-retries@test").await;
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+    let sent = |op: &str| {
+        mock.recorded()
+            .iter()
+            .filter(|r| r.operation_id == Some(op))
+            .count()
+    };
+    let error = session
+        .call("list_storage_devices")
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert!(matches!(error.status(), Some(500 | 503)), "{error}");
+    assert_eq!(sent("list_storage_devices"), 3, "a GET is retried");
+    session
+        .call("request_unique_identifier")
+        .form("deviceName", "phone-c")
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("request_unique_identifier"),
+        1,
+        "a command is sent once"
+    );
+    mock.faults().clear();
+
+    // The session's credential applies, renewed after a `401` like a typed call's.
+    mock.clear_recorded();
+    mock.expire_tokens();
+    let answer = session
+        .call("list_profile_devices")
+        .send()
+        .await
+        .expect("renewed after the token expired");
+    assert!(
+        matches!(&answer, RawAnswer::Read { status: 200, body } if body.is_array()),
+        "{answer:?}"
+    );
+    assert_eq!(
+        sent("list_profile_devices"),
+        2,
+        "refused once, replayed once"
+    );
+    assert!(
+        answer.body().is_some_and(serde_json::Value::is_array),
+        "{answer:?}"
+    );
+}
+
 /// The public items of `source`: each `pub` (not `pub(crate)`) declaration, up to its body or
 /// its end, as one line.
 fn public_signatures(source: &str) -> Vec<String> {
