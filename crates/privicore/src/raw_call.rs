@@ -50,7 +50,10 @@ impl Session {
 }
 
 /// A call of one operation of the spec by its id, built by [`Session::call`].
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the operation and the names of the values set, never the values: a body
+/// field may be a password, and this crate has no schema here to tell which.
+#[derive(Clone)]
 #[must_use = "a call does nothing until it is sent"]
 pub struct RawCall<'s> {
     session: &'s Session,
@@ -60,14 +63,18 @@ pub struct RawCall<'s> {
     body: Option<Body>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Body {
     Json(Value),
     Form(Vec<(String, String)>),
 }
 
 /// What a [`RawCall`] got back.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` shows a read's status and the body's kind and size, not its values: an answer
+/// may carry a secret (a device's client secret, say), and the typed answers that know their
+/// secret fields are the ones that print them redacted.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum RawAnswer {
     /// A synchronous operation's answer: its status and JSON body (`null` when empty).
@@ -82,6 +89,48 @@ pub enum RawAnswer {
         /// The command's id.
         id: CommandId,
     },
+}
+
+impl std::fmt::Debug for RawCall<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |pairs: &[(String, String)]| -> Vec<String> {
+            pairs.iter().map(|(name, _)| name.clone()).collect()
+        };
+        let body = match &self.body {
+            None => "none".to_owned(),
+            Some(Body::Json(_)) => "json".to_owned(),
+            Some(Body::Form(fields)) => format!("form {:?}", names(fields)),
+        };
+        f.debug_struct("RawCall")
+            .field("operation", &self.operation_id)
+            .field("path_params", &names(&self.path_params))
+            .field("query", &names(&self.query))
+            .field("body", &format_args!("{body}"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RawAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawAnswer::Read { status, body } => {
+                let kind = match body {
+                    Value::Null => "null",
+                    Value::Bool(_) => "bool",
+                    Value::Number(_) => "number",
+                    Value::String(_) => "string",
+                    Value::Array(_) => "array",
+                    Value::Object(_) => "object",
+                };
+                let size = body.to_string().len();
+                f.debug_struct("Read")
+                    .field("status", status)
+                    .field("body", &format_args!("<{kind}, {size} bytes of JSON>"))
+                    .finish()
+            }
+            RawAnswer::Command { id } => f.debug_struct("Command").field("id", id).finish(),
+        }
+    }
 }
 
 impl RawAnswer {
@@ -272,5 +321,25 @@ impl Prepared<'_> {
 
     async fn send_command(&self, raw: &privicore_api::Client) -> RawResult<CommandAccepted> {
         ResponseValue::from_response(self.exchange(raw).await?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_value() {
+        const SECRET: &str = "hunter2-never-in-debug";
+        let answer = RawAnswer::Read {
+            status: 200,
+            body: serde_json::json!({"client-secret": SECRET}),
+        };
+        let shown = format!("{answer:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(
+            shown.contains("status: 200") && shown.contains("<object,"),
+            "{shown}"
+        );
     }
 }

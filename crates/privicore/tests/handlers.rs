@@ -318,6 +318,22 @@ async fn the_escape_hatch_reads_with_a_path_param() {
     assert_eq!(body["device-identifier"], serde_json::json!(device));
     assert_eq!(answer.command_id(), None);
     assert_eq!(mock.count("retrieve_device_configuration"), 1);
+    // The device's client secret is in the answer, never in its `Debug`.
+    let secret = answer.body().expect("a read")["client-secret"]
+        .as_str()
+        .expect("a client secret")
+        .to_owned();
+    assert!(!secret.is_empty());
+    assert!(!format!("{answer:?}").contains(&secret), "{answer:?}");
+    // Nor is a value given to a call.
+    let call = session
+        .call("authenticate")
+        .form("password", PASSWORD_PLANTED)
+        .query("q", PASSWORD_PLANTED)
+        .path_param("p", PASSWORD_PLANTED);
+    let shown = format!("{call:?}");
+    assert!(!shown.contains(PASSWORD_PLANTED), "{shown}");
+    assert!(shown.contains("\"password\""), "the names show: {shown}");
 }
 
 #[tokio::test]
