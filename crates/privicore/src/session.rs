@@ -426,11 +426,12 @@ impl Session {
     /// # Errors
     ///
     /// Any [`Error`] of the call.
-    pub async fn oauth_scope(&self) -> Result<types::OAuthApplicationScope> {
-        self.read("retrieve_oauth_application_scope", |raw| {
-            raw.retrieve_oauth_application_scope().send()
-        })
-        .await
+    pub async fn oauth_scope(&self) -> Result<crate::types::OAuthApplicationScope> {
+        const OP: &str = "retrieve_oauth_application_scope";
+        let answer = self
+            .read(OP, |raw| raw.retrieve_oauth_application_scope().send())
+            .await?;
+        crate::handler_support::mirror(OP, &answer)
     }
 
     /// Revokes the profile token on the server. The session cannot be used afterwards (a later

@@ -301,6 +301,19 @@ impl ::std::fmt::Debug for GeneratedKeyPair {
     }
 }
 
+///Scope of an OAuth access token. Shape inferred.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct OAuthApplicationScope {
+    ///Client id.
+    #[serde(
+        rename = "clientId",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub client_id: ::std::option::Option<::std::string::String>,
+    ///Scope granted to the presented access token.
+    pub scope: ::std::string::String,
+}
+
 ///A policy. Only `id` is attested (probe); the rest is inferred.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct Policy {
