@@ -97,10 +97,10 @@ pub use wire_report::WireObservations;
 
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;
-pub use privicore_api::types::DataTokenItem;
 /// The reqwest this crate is built with: build the client for
 /// [`ClientBuilder::http_client`] with it to be sure the versions match.
 pub use reqwest;
+pub use types::DataTokenItem;
 
 /// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
 /// tests (`tests/properties.rs`). Only built with the non-default `fuzzing` feature; not part
