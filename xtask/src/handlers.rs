@@ -153,6 +153,7 @@ pub fn render(spec: &OpenAPI, progenitor: &syn::File) -> Result<Vec<(String, Str
     let handlers = handlers(spec)?;
     let mut by_tag: BTreeMap<&str, Vec<Op>> = BTreeMap::new();
     let mut hand_written = Vec::new();
+    let mut hand_written_answers = std::collections::BTreeSet::new();
     for (path, method, op) in spec.operations() {
         let id = op
             .operation_id
@@ -166,6 +167,17 @@ pub fn render(spec: &OpenAPI, progenitor: &syn::File) -> Result<Vec<(String, Str
                     "{id}: x-privicore-hand-written needs `file` and `method`"
                 ));
             };
+            // A hand-written read whose answer is public too gets it copied into
+            // `privicore::types` like the generated handlers' answers.
+            if mark.get("mirror-answer").and_then(Value::as_bool) == Some(true) {
+                let answer = answer_of(op, &structs).map_err(|e| format!("{id}: {e}"))?;
+                if answer == "()" {
+                    return Err(format!(
+                        "{id}: mirror-answer on an operation that answers nothing"
+                    ));
+                }
+                hand_written_answers.insert(answer);
+            }
             hand_written.push((id.to_string(), file.to_string(), function.to_string()));
             continue;
         }
@@ -183,7 +195,7 @@ pub fn render(spec: &OpenAPI, progenitor: &syn::File) -> Result<Vec<(String, Str
 
     let mut files = Vec::new();
     let mut generated = Vec::new();
-    let mut answers = std::collections::BTreeSet::new();
+    let mut answers = hand_written_answers;
     for handler in &handlers {
         let Some(ops) = by_tag.get(handler.tag.as_str()) else {
             continue;
@@ -1116,5 +1128,19 @@ paths:
             "{table}"
         );
         assert!(!files.iter().any(|(_, text)| text.contains("fn poke_loose")));
+    }
+
+    #[test]
+    fn mirror_answer_on_an_operation_that_answers_nothing_fails_naming_it() {
+        let marked = SPEC.replace(
+            "      x-privicore-kind: async-command\n",
+            "      x-privicore-kind: async-command\n      x-privicore-hand-written: {file: src/poke.rs, method: Poke::poke, mirror-answer: true}\n",
+        );
+        let spec: OpenAPI = serde_yaml::from_str(&marked).expect("spec");
+        let error = render(&spec, &empty_types()).expect_err("refused");
+        assert!(
+            error.contains("poke_loose: mirror-answer on an operation that answers nothing"),
+            "{error}"
+        );
     }
 }

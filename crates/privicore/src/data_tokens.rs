@@ -3,7 +3,9 @@
 
 use futures::stream::BoxStream;
 
-use privicore_api::types::{self, DataTokenItem};
+use privicore_api::types;
+
+use crate::types::{DataTokenItem, DataTokenList};
 
 use crate::paging::{DEFAULT_PER_PAGE, Paginator};
 use crate::{Result, Session};
@@ -156,17 +158,18 @@ impl ListDataTokens {
     /// The listing as a [`Paginator`] (operation `list_data_tokens`), for its pages or a
     /// [`window`](Paginator::window) other than the default.
     pub fn into_paginator(self) -> Paginator<DataTokenItem> {
+        const OP: &str = "list_data_tokens";
         let Self {
             session,
             per_page,
             filters,
         } = self;
-        Paginator::for_operation("list_data_tokens", move |page, per_page| {
+        Paginator::for_operation(OP, move |page, per_page| {
             let session = session.clone();
             let filters = filters.clone();
             async move {
-                let list = session
-                    .read("list_data_tokens", |raw| {
+                let raw_list = session
+                    .read(OP, |raw| {
                         let mut request = raw.list_data_tokens().page(page).per_page(per_page);
                         if let Some(v) = &filters.context {
                             request = request.filters_context(v.as_str());
@@ -186,6 +189,7 @@ impl ListDataTokens {
                         request.send()
                     })
                     .await?;
+                let list: DataTokenList = crate::handler_support::mirror(OP, &raw_list)?;
                 // A negative count is the bare-array answer's "not told".
                 Ok((list.items, u64::try_from(list.meta.count).ok()))
             }

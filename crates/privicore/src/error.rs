@@ -228,8 +228,9 @@ impl Error {
 /// What an error body of the raw client carries; `()` for operations that declare none.
 /// What an error body of the raw client carries (implemented for
 /// [`ApiError`](privicore_api::types::ApiError) and for `()`, the error type of operations that
-/// declare none). It only appears in the bounds of [`Session::read`](crate::Session::read) and
-/// [`Session::command`](crate::Session::command).
+/// declare none). It only appears in the bounds of the crate-internal calls the typed methods
+/// are built on; the public escape hatch, [`Session::call`](crate::Session::call), names no
+/// type of the raw client.
 pub trait ErrorBody: sealed::Sealed {
     /// The machine-readable reason, when the body has one.
     fn reason(&self) -> Option<String>;

@@ -65,6 +65,7 @@ mod output_file;
 pub mod paging;
 mod pipeline;
 mod provision;
+mod raw_call;
 mod retry;
 mod secret_buf;
 mod session;
@@ -85,6 +86,7 @@ pub use error::{Error, ErrorBody, Result};
 pub use keys::{KeyPair, SignedKeyError, SignedPublicKey};
 pub use output_file::RetrieveOptions;
 pub use paging::{Page, Paginator};
+pub use raw_call::{RawAnswer, RawCall};
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use store::{FileTokenStore, MemoryTokenStore, OAuthTokens, TokenStore};
@@ -95,10 +97,10 @@ pub use wire_report::WireObservations;
 
 /// The raw generated client and its types, for anything not wrapped here.
 pub use privicore_api as api;
-pub use privicore_api::types::DataTokenItem;
 /// The reqwest this crate is built with: build the client for
 /// [`ClientBuilder::http_client`] with it to be sure the versions match.
 pub use reqwest;
+pub use types::DataTokenItem;
 
 /// The crate-private parsers of server data, for the fuzz targets (`fuzz/`) and the property
 /// tests (`tests/properties.rs`). Only built with the non-default `fuzzing` feature; not part

@@ -103,7 +103,12 @@ impl Session {
     }
 
     /// The raw generated client, with this session's credentials applied (renewal and the
-    /// one replay after a `401` included): for anything this crate does not wrap.
+    /// one replay after a `401` included).
+    ///
+    /// The unstable layer: its types are those of the separate `privicore-api` crate, which
+    /// is regenerated from the spec and versioned on its own, so code written against it can
+    /// break with an upgrade of that crate. [`Session::call`] reaches every operation of the
+    /// spec with only std and `serde_json` types in its signature.
     pub fn raw(&self) -> &privicore_api::Client {
         &self.shared.raw
     }
@@ -118,9 +123,9 @@ impl Session {
 
     /// Runs a read on the raw client with this session's span, retries and error mapping.
     ///
-    /// An escape hatch: every operation of the spec has a typed method (the group handlers
-    /// such as [`Session::devices`], or the hand-written flows), which names the operation,
-    /// its retries and its span itself. `operation` must be the id of a synchronous operation
+    /// Crate-internal (its closure sees the generated client's types; the public escape hatch
+    /// is [`Session::call`]): every operation of the spec has a typed method (the group
+    /// handlers such as [`Session::devices`], or the hand-written flows) built on it. `operation` must be the id of a synchronous operation
     /// of the spec; its retries follow the spec (`x-privicore-idempotent`).
     ///
     /// ```no_run
@@ -139,7 +144,11 @@ impl Session {
     ///
     /// [`Error::InvalidInput`] when `operation` is not a synchronous operation of the spec
     /// (nothing is sent); any [`Error`] of the call.
-    pub async fn read<'a, T, E, F, Fut>(&'a self, operation: &'static str, call: F) -> Result<T>
+    pub(crate) async fn read<'a, T, E, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        call: F,
+    ) -> Result<T>
     where
         E: ErrorBody,
         F: Fn(&'a privicore_api::Client) -> Fut,
@@ -157,7 +166,7 @@ impl Session {
 
     /// Sends an asynchronous command and waits for its outcome.
     ///
-    /// An escape hatch, like [`Session::read`]: the typed methods (e.g.
+    /// Crate-internal, like [`Session::read`]: the typed methods (e.g.
     /// `session.devices().request_unique_identifier("phone-a").send()`) do the same without
     /// naming the operation. `operation` must be the id of an asynchronous command of the spec.
     ///
@@ -184,7 +193,7 @@ impl Session {
     /// [`Error::CommandRejected`] with the server's reason; [`Error::Timeout`] when no outcome
     /// arrived in time; [`Error::InvalidInput`] when `operation` is not an asynchronous command
     /// of the spec (nothing is sent); any [`Error`] of the call itself.
-    pub async fn command<'a, E, F, Fut>(
+    pub(crate) async fn command<'a, E, F, Fut>(
         &'a self,
         operation: &'static str,
         call: F,
@@ -262,7 +271,8 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// As [`Session::command`].
+    /// [`Error::CommandRejected`] with the server's reason; [`Error::Timeout`] when no outcome
+    /// arrived in time.
     pub async fn await_command(&self, operation: &'static str, id: &CommandId) -> Result<()> {
         self.wait_for(operation, id, None).await
     }
@@ -450,11 +460,12 @@ impl Session {
     /// # Errors
     ///
     /// Any [`Error`] of the call.
-    pub async fn oauth_scope(&self) -> Result<types::OAuthApplicationScope> {
-        self.read("retrieve_oauth_application_scope", |raw| {
-            raw.retrieve_oauth_application_scope().send()
-        })
-        .await
+    pub async fn oauth_scope(&self) -> Result<crate::types::OAuthApplicationScope> {
+        const OP: &str = "retrieve_oauth_application_scope";
+        let answer = self
+            .read(OP, |raw| raw.retrieve_oauth_application_scope().send())
+            .await?;
+        crate::handler_support::mirror(OP, &answer)
     }
 
     /// Revokes the profile token on the server. The session cannot be used afterwards (a later

@@ -6,9 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use privicore::Error;
 use privicore::handlers::{GENERATED, HAND_WRITTEN};
+use privicore::{Error, RawAnswer};
 use privicore_api::OPERATIONS;
+use privicore_mock::CommandOutcome;
 use secrecy::SecretString;
 
 const PASSWORD_PLANTED: &str = "hunter2-never-in-debug";
@@ -277,35 +278,149 @@ async fn a_value_outside_the_spec_is_a_typed_error_and_nothing_is_sent() {
 
 /// The escape hatch cannot send a command as a read (which would be retried, i.e. re-posted)
 /// nor a read as a command (which would wait for an acknowledgement that never comes).
+/// A device of `session`'s profile, registered through the typed methods.
+async fn registered_device(session: &privicore::Session, name: &str) -> String {
+    let request = session
+        .devices()
+        .request_unique_identifier(name)
+        .send()
+        .await
+        .expect("device requested");
+    match session
+        .devices()
+        .retrieve_unique_identifier(request.to_string())
+        .send()
+        .await
+        .expect("identifier")
+    {
+        privicore::types::DeviceIdentifierResponse::String(id) => id,
+        privicore::types::DeviceIdentifierResponse::Object { device_identifier } => {
+            device_identifier
+        }
+    }
+}
+
 #[tokio::test]
-async fn the_escape_hatch_refuses_an_operation_of_the_other_kind() {
+async fn the_escape_hatch_reads_with_a_path_param() {
     let (mock, client) = common::start().await;
-    let session = common::provisioned(&client, "hatch@test").await;
-    let body = privicore::api::types::ApproveDeviceBody {
-        device_identifier: "d-1".into(),
+    let session = common::provisioned(&client, "hatch-read@test").await;
+    let device = registered_device(&session, "phone-a").await;
+    let answer = session
+        .call("retrieve_device_configuration")
+        .path_param("deviceIdentifier", device.as_str())
+        .send()
+        .await
+        .expect("read");
+    let RawAnswer::Read { status, body } = &answer else {
+        panic!("a read answers as a read: {answer:?}");
     };
-    let error = session
-        .read("approve_device", |raw| {
-            raw.approve_device().body(body.clone()).send()
-        })
+    assert_eq!(*status, 200);
+    assert_eq!(body["device-identifier"], serde_json::json!(device));
+    assert_eq!(answer.command_id(), None);
+    assert_eq!(mock.count("retrieve_device_configuration"), 1);
+    // The device's client secret is in the answer, never in its `Debug`.
+    let secret = answer.body().expect("a read")["client-secret"]
+        .as_str()
+        .expect("a client secret")
+        .to_owned();
+    assert!(!secret.is_empty());
+    assert!(!format!("{answer:?}").contains(&secret), "{answer:?}");
+    // Nor is a value given to a call.
+    let call = session
+        .call("authenticate")
+        .form("password", PASSWORD_PLANTED)
+        .query("q", PASSWORD_PLANTED)
+        .path_param("p", PASSWORD_PLANTED);
+    let shown = format!("{call:?}");
+    assert!(!shown.contains(PASSWORD_PLANTED), "{shown}");
+    assert!(shown.contains("\"password\""), "the names show: {shown}");
+}
+
+#[tokio::test]
+async fn the_escape_hatch_awaits_a_commands_acknowledgement() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "hatch-command@test").await;
+    let answer = session
+        .call("request_unique_identifier")
+        .form("deviceName", "phone-b")
+        .send()
         .await
-        .expect_err("a command is not a read");
+        .expect("command");
+    let id = answer.command_id().expect("a command answers with its id");
+    // Returned only once acknowledged: the mock already holds the command as completed.
+    assert_eq!(
+        mock.command_outcome(id.as_str()),
+        Some(CommandOutcome::Completed)
+    );
+    assert_eq!(answer.body(), None);
+    assert_eq!(mock.count("request_unique_identifier"), 1, "sent once");
+}
+
+#[tokio::test]
+async fn the_escape_hatch_refuses_what_the_spec_does_not_name() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "hatch-unknown@test").await;
+    mock.clear_recorded();
+    let error = session
+        .call("no_such_operation")
+        .send()
+        .await
+        .expect_err("not in the spec");
     assert!(
-        matches!(&error, Error::InvalidInput(m) if m.contains("approve_device")),
+        matches!(&error, Error::InvalidInput(m) if m.contains("\"no_such_operation\" is not an operation of the spec")),
         "{error}"
     );
-    // A command's closure under a read's name (the string and the closure disagree).
     let error = session
-        .command("list_storage_devices", |raw| {
-            raw.approve_device().body(body.clone()).send()
-        })
+        .call("retrieve_device_configuration")
+        .send()
         .await
-        .expect_err("the name is a read's");
+        .expect_err("the path parameter is missing");
     assert!(
-        matches!(&error, Error::InvalidInput(m) if m.contains("list_storage_devices")),
+        matches!(&error, Error::InvalidInput(m) if m.contains("needs the path parameter `deviceIdentifier`")),
         "{error}"
     );
-    assert_eq!(mock.count("approve_device"), 0, "nothing was sent");
+    let error = session
+        .call("list_profile_devices")
+        .path_param("deviceIdentifier", "d-1")
+        .send()
+        .await
+        .expect_err("no such path parameter");
+    assert!(
+        matches!(&error, Error::InvalidInput(m) if m.contains("has no path parameter `deviceIdentifier`")),
+        "{error}"
+    );
+    assert_eq!(
+        mock.count("retrieve_device_configuration"),
+        0,
+        "nothing was sent"
+    );
+    assert_eq!(mock.count("list_profile_devices"), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn the_escape_hatch_surfaces_a_rejected_command() {
+    let (mock, client) = common::start().await;
+    let session = common::provisioned(&client, "hatch-rejected@test").await;
+    let error = session
+        .call("approve_device")
+        .form("deviceIdentifier", "unknown-device")
+        .send()
+        .await
+        .expect_err("an unknown device cannot be approved");
+    let Error::CommandRejected {
+        operation,
+        command_id,
+        reason,
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*operation, "approve_device");
+    assert!(reason.contains("device"), "the server's reason: {reason}");
+    assert!(
+        matches!(mock.command_outcome(command_id), Some(CommandOutcome::Failed(key)) if key == *reason),
+        "the mock failed the command with the reason the SDK reports"
+    );
 }
 
 /// Retries come from the spec: on a server that answers every request `500`/`503`, a GET and
@@ -389,4 +504,187 @@ async fn an_answer_with_a_secret_is_redacted_in_debug() {
     let debug = format!("{pair:?}");
     assert!(!debug.contains(&pair.private_key), "{debug}");
     assert!(debug.contains("[redacted]"), "{debug}");
+}
+
+#[tokio::test]
+async fn the_escape_hatch_retries_only_what_the_spec_says_is_safe() {
+    let (mock, client) = common::start_with(privicore_mock::MockServer::builder(), |b| {
+        b.retry_policy(
+            privicore::RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(std::time::Duration::from_millis(1))
+                .max_backoff(std::time::Duration::from_millis(2)),
+        )
+    })
+    .await;
+    let session = common::provisioned(&client, "hatch-retries@test").await;
+    mock.clear_recorded();
+    mock.faults().update(|f| f.error_rate = 1.0);
+    let sent = |op: &str| {
+        mock.recorded()
+            .iter()
+            .filter(|r| r.operation_id == Some(op))
+            .count()
+    };
+    let error = session
+        .call("list_storage_devices")
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert!(matches!(error.status(), Some(500 | 503)), "{error}");
+    assert_eq!(sent("list_storage_devices"), 3, "a GET is retried");
+    session
+        .call("request_unique_identifier")
+        .form("deviceName", "phone-c")
+        .send()
+        .await
+        .expect_err("every answer fails");
+    assert_eq!(
+        sent("request_unique_identifier"),
+        1,
+        "a command is sent once"
+    );
+    mock.faults().clear();
+
+    // The session's credential applies, renewed after a `401` like a typed call's.
+    mock.clear_recorded();
+    mock.expire_tokens();
+    let answer = session
+        .call("list_profile_devices")
+        .send()
+        .await
+        .expect("renewed after the token expired");
+    assert!(
+        matches!(&answer, RawAnswer::Read { status: 200, body } if body.is_array()),
+        "{answer:?}"
+    );
+    assert_eq!(
+        sent("list_profile_devices"),
+        2,
+        "refused once, replayed once"
+    );
+    assert!(
+        answer.body().is_some_and(serde_json::Value::is_array),
+        "{answer:?}"
+    );
+}
+
+/// The public items of `source`: each `pub` (not `pub(crate)`) declaration, up to its body or
+/// its end, as one line.
+fn public_signatures(source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut current: Option<String> = None;
+    for line in source.lines() {
+        let trimmed = line.trim();
+        if current.is_none()
+            && [
+                "pub fn ",
+                "pub async fn ",
+                "pub struct ",
+                "pub enum ",
+                "pub type ",
+                "pub use ",
+            ]
+            .iter()
+            .any(|start| trimmed.starts_with(start))
+        {
+            current = Some(String::new());
+        }
+        if let Some(signature) = current.as_mut() {
+            signature.push_str(trimmed);
+            signature.push(' ');
+            if trimmed.ends_with('{') || trimmed.ends_with(';') {
+                found.extend(current.take());
+            }
+        }
+    }
+    found
+}
+
+/// The names a file imports from the raw client or progenitor, one-line `use` statements
+/// (`use privicore_api::types::{self, X as Y};` imports `types` and `Y`).
+fn raw_imports(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in source.lines().map(str::trim) {
+        let Some(path) = ["use privicore_api::", "use progenitor_client::"]
+            .iter()
+            .find_map(|start| line.strip_prefix(start))
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches(';');
+        let (module, items) = match path.split_once('{') {
+            Some((module, items)) => (module.trim_end_matches("::"), items.trim_end_matches('}')),
+            None => ("", path),
+        };
+        for item in items.split(',').map(str::trim) {
+            let name = match item.split_once(" as ") {
+                Some((_, alias)) => alias,
+                None => item.rsplit("::").next().unwrap_or(item),
+            };
+            let name = if name == "self" {
+                module.rsplit("::").next().unwrap_or(module)
+            } else {
+                name
+            };
+            if !name.is_empty() {
+                names.push(name.trim().to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Whether `text` names `word` as a whole, unqualified identifier (`crate::types::X` is not
+/// the `types` a file imported).
+fn names(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        if text[..at].ends_with("::") {
+            return false;
+        }
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !ident(before) && !ident(after)
+    })
+}
+
+/// The session's public surface (and what the crate root re-exports) names no type of the
+/// generated raw client or of progenitor, so that a progenitor upgrade cannot break code
+/// written against it. The documented exceptions are the raw layer itself.
+#[test]
+fn the_session_surface_names_no_raw_client_type() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    // The deliberate exceptions, each documented where it is declared.
+    let allowed: &[(&str, &str)] = &[
+        // The unstable raw layer, documented as such on `Session::raw`.
+        (
+            "session.rs",
+            "pub fn raw(&self) -> &privicore_api::Client {",
+        ),
+        // The raw crate itself, reachable as `privicore::api`.
+        ("lib.rs", "pub use privicore_api as api;"),
+    ];
+    let mut leaks = Vec::new();
+    for file in ["session.rs", "raw_call.rs", "lib.rs"] {
+        let source = read(&src.join(file));
+        let imported = raw_imports(&source);
+        for signature in public_signatures(&source) {
+            let leak = ["privicore_api::", "progenitor_client::"]
+                .iter()
+                .any(|path| signature.contains(path))
+                || imported.iter().any(|name| names(&signature, name));
+            let excused = allowed
+                .iter()
+                .any(|(f, s)| *f == file && signature.trim() == *s);
+            if leak && !excused {
+                leaks.push(format!("{file}: {signature}"));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "public signatures that name the raw client's types:\n{}",
+        leaks.join("\n")
+    );
 }

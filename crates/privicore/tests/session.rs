@@ -298,16 +298,22 @@ async fn a_2500_item_list_streams_completely_in_order() {
     let mut by_hand = Vec::new();
     for page in 1..=25u64 {
         let list = session
-            .read("list_data_tokens", |raw| {
-                raw.list_data_tokens()
-                    .page(page)
-                    .per_page(100u64)
-                    .filters_context("paging")
-                    .send()
-            })
+            .call("list_data_tokens")
+            .query("page", page.to_string())
+            .query("perPage", "100")
+            .query("filters[context]", "paging")
+            .send()
             .await
             .expect("page");
-        by_hand.extend(list.items.into_iter().map(|item| item.token));
+        let items = list
+            .body()
+            .and_then(|body| body["items"].as_array())
+            .expect("a page");
+        by_hand.extend(
+            items
+                .iter()
+                .map(|item| item["token"].as_str().expect("a token").to_owned()),
+        );
     }
     assert_eq!(streamed, by_hand);
     let mut sorted_stored = stored.clone();

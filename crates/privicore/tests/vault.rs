@@ -4,7 +4,6 @@
 mod common;
 
 use base64::Engine;
-use privicore::api::types::UpdateDataRequest;
 use privicore::cipher::OVERHEAD;
 use privicore::{DEFAULT_INLINE_THRESHOLD, Error, StoreOptions, VaultKey};
 use privicore_mock::{CommandOutcome, MockServer, StoredData};
@@ -370,17 +369,17 @@ async fn replace_ciphertext(
     token: &str,
     wire: &[u8],
 ) {
-    let body = UpdateDataRequest {
-        data_token: token.to_owned(),
-        data: base64::engine::general_purpose::STANDARD.encode(wire),
-        meta: None,
-    };
-    let id = session
-        .command("update_data_token", |raw| {
-            raw.update_data_token().body(body.clone()).send()
-        })
+    let body = serde_json::json!({
+        "dataToken": token,
+        "data": base64::engine::general_purpose::STANDARD.encode(wire),
+    });
+    let answer = session
+        .call("update_data_token")
+        .json_body(body)
+        .send()
         .await
         .expect("replaced");
+    let id = answer.command_id().expect("a command");
     assert_eq!(
         mock.command_outcome(id.as_str()),
         Some(CommandOutcome::Completed)

@@ -273,17 +273,18 @@ impl Doctor {
     }
 }
 
-/// Deletes `token` through [`Session::command`], which gives the command id request-status is
+/// Deletes `token` through [`Session::call`], which gives the command id request-status is
 /// then asked about.
 async fn delete(session: &Session, token: &str) -> Result<CommandId> {
-    let body = privicore::api::types::DeleteDataBody {
-        token: token.to_owned(),
-    };
-    Ok(session
-        .command("delete_data", |raw| {
-            raw.delete_data().body(body.clone()).send()
-        })
-        .await?)
+    let answer = session
+        .call("delete_data")
+        .form("token", token)
+        .send()
+        .await?;
+    answer
+        .command_id()
+        .cloned()
+        .ok_or_else(|| CliError::new("delete_data answered as a read, not a command"))
 }
 
 /// `2 * n` random hex characters (a context name, not a secret: a clock fallback would do).

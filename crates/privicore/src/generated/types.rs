@@ -32,6 +32,53 @@ impl ::std::convert::From<::std::vec::Vec<Authenticator>> for AuthenticatorList 
     }
 }
 
+///Data metadata.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+pub struct DataMeta {
+    ///Data type.
+    #[serde(
+        rename = "type",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub type_: ::std::option::Option<::std::string::String>,
+}
+
+///A data token in a list.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct DataTokenItem {
+    ///Context label.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub context: ::std::option::Option<::std::string::String>,
+    ///When the token was created.
+    #[serde(
+        rename = "createdAt",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub meta: ::std::option::Option<DataTokenMeta>,
+    ///Data token.
+    pub token: ::std::string::String,
+}
+
+///A page of data tokens. Envelope from the stub and probe schemas (hand-authored, unverified).
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct DataTokenList {
+    pub items: ::std::vec::Vec<DataTokenItem>,
+    pub meta: PageMeta,
+}
+
+///Metadata of a data token.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+pub struct DataTokenMeta {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub data: ::std::option::Option<DataMeta>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub file: ::std::option::Option<FileMeta>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub information_security_risk: ::std::option::Option<RiskMeta>,
+}
+
 ///A device of the profile. Shape inferred.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct Device {
@@ -282,6 +329,26 @@ impl ::std::convert::From<::std::vec::Vec<DirectoryUser>> for DirectoryUserList 
     }
 }
 
+///File metadata.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+pub struct FileMeta {
+    ///Extension.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub extension: ::std::option::Option<::std::string::String>,
+    ///File name.
+    #[serde(
+        rename = "fileName",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub file_name: ::std::option::Option<::std::string::String>,
+    ///Logical path.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub path: ::std::option::Option<::std::string::String>,
+    ///Plaintext size in bytes.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub size: ::std::option::Option<i64>,
+}
+
 ///A server-generated key pair (inferred; prefer local generation).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone)]
 pub struct GeneratedKeyPair {
@@ -299,6 +366,31 @@ impl ::std::fmt::Debug for GeneratedKeyPair {
             .field("public_key", &self.public_key)
             .finish()
     }
+}
+
+///Scope of an OAuth access token. Shape inferred.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct OAuthApplicationScope {
+    ///Client id.
+    #[serde(
+        rename = "clientId",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub client_id: ::std::option::Option<::std::string::String>,
+    ///Scope granted to the presented access token.
+    pub scope: ::std::string::String,
+}
+
+///Paging information of a list envelope. Hand-authored in the sources; unverified.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct PageMeta {
+    ///Total number of items across all pages.
+    pub count: i64,
+    ///This page number (starting at 1).
+    pub page: i64,
+    ///Items per page.
+    #[serde(rename = "perPage")]
+    pub per_page: i64,
 }
 
 ///A policy. Only `id` is attested (probe); the rest is inferred.
@@ -423,6 +515,20 @@ pub struct QrToken {
     ///Token to render as a QR code for authorization on another device.
     #[serde(rename = "qrToken")]
     pub qr_token: ::std::string::String,
+}
+
+///Information-security risk metadata.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+pub struct RiskMeta {
+    ///Classification.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub classification: ::std::option::Option<::std::string::String>,
+    ///Handling.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub handling: ::std::option::Option<::std::string::String>,
+    ///Label.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub label: ::std::option::Option<::std::string::String>,
 }
 
 ///A storage device. Shape inferred.
