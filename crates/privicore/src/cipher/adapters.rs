@@ -6,6 +6,7 @@ use std::io;
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use zeroize::Zeroize;
 
 use super::{CipherError, Encryptor, Engine, STREAM_CHUNK_LEN, chunks};
 use crate::vault_key::VaultKey;
@@ -17,6 +18,17 @@ enum ReaderState<R> {
     /// The encryptor could not start (see [`Encryptor::new`]).
     Failed(CipherError),
     Done,
+}
+
+/// A buffer of plaintext read for encryption, zeroized when dropped: on a read or cipher
+/// error, or when the stream is dropped while a read is pending, it still holds plaintext
+/// (issue 15). A chunk that is encrypted in place leaves it with [`std::mem::take`].
+struct WipeOnDrop<B: AsMut<[u8]>>(B);
+
+impl<B: AsMut<[u8]>> Drop for WipeOnDrop<B> {
+    fn drop(&mut self) {
+        self.0.as_mut().zeroize();
+    }
 }
 
 fn tag_chunk(enc: Encryptor) -> Bytes {
@@ -96,25 +108,27 @@ where
                 Ok(Some((iv, ReaderState::Body(enc, reader))))
             }
             ReaderState::Body(mut enc, mut reader) => {
-                let mut buf = BytesMut::with_capacity(STREAM_CHUNK_LEN);
+                let mut buf = WipeOnDrop(BytesMut::with_capacity(STREAM_CHUNK_LEN));
                 let mut eof = false;
-                while buf.len() < STREAM_CHUNK_LEN {
-                    if reader.read_buf(&mut buf).await? == 0 {
+                while buf.0.len() < STREAM_CHUNK_LEN {
+                    if reader.read_buf(&mut buf.0).await? == 0 {
                         eof = true;
                         break;
                     }
                 }
-                if buf.is_empty() {
+                if buf.0.is_empty() {
                     return Ok(Some((tag_chunk(*enc), ReaderState::Done)));
                 }
-                enc.encrypt_in_place(&mut buf).map_err(io::Error::other)?;
+                enc.encrypt_in_place(&mut buf.0).map_err(io::Error::other)?;
+                // Ciphertext now: it leaves the guard unwiped.
+                let ciphertext = std::mem::take(&mut buf.0);
                 // At end of input the tag goes out on the next poll, without reading again.
                 let next = if eof {
                     ReaderState::Tag(enc)
                 } else {
                     ReaderState::Body(enc, reader)
                 };
-                Ok(Some((buf.freeze(), next)))
+                Ok(Some((ciphertext.freeze(), next)))
             }
             ReaderState::Tag(enc) => Ok(Some((tag_chunk(*enc), ReaderState::Done))),
             ReaderState::Done => Ok(None),
@@ -190,4 +204,17 @@ where
 {
     let engine = Engine::from_env().map_err(DecryptStreamError::Cipher)?;
     chunks::write_plaintext(chunks::decrypt_chunks(engine, key, stream), writer).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plaintext_read_buffer_is_zeroized_when_dropped() {
+        let mut bytes = [0xAAu8; 64];
+        drop(WipeOnDrop(&mut bytes[..]));
+        let left = bytes.iter().filter(|b| **b != 0).count();
+        assert_eq!(left, 0, "{left} of {} bytes not wiped", bytes.len());
+    }
 }

@@ -6,7 +6,10 @@
 //! buffer from a small pool and goes back to it when the writer is done with it: a download
 //! of any size reuses the same few buffers, with no allocation, zero-filling or page faults
 //! per chunk (allocating a fresh buffer for every chunk cost as much CPU as the decryption,
-//! measured in issue 7).
+//! measured in issue 7). A buffer is wiped each time it comes back, not only when it is
+//! freed (issue 15): a spare buffer must not keep the last chunk's provisional plaintext
+//! for the rest of the transfer. Only the bytes the chunk used are wiped: everything else in
+//! a pooled buffer is already zero, so the cost is one pass over the plaintext per chunk.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -37,13 +40,19 @@ impl Pool {
             .unwrap_or_default()
     }
 
-    fn give_back(&self, mut buffer: Vec<u8>) {
+    /// Takes `buffer` back after wiping its first `used` bytes, whether it is kept or freed.
+    ///
+    /// Invariant: every byte within the length of a pooled buffer is zero. A buffer leaves
+    /// the pool that way, `Decryptor::release_into` writes only within the length it sets
+    /// (and zeroizes the whole buffer when it fails), and a chunk's plaintext is its first
+    /// `used` bytes; so wiping those restores the invariant. The length is kept, so that the
+    /// next release does not zero-fill the buffer again.
+    fn give_back(&self, mut buffer: Vec<u8>, used: usize) {
+        let used = used.min(buffer.len());
+        buffer[..used].zeroize();
         let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
         if spare.len() < POOLED {
             spare.push(buffer);
-        } else {
-            // Provisional plaintext is not left behind in freed memory.
-            buffer.zeroize();
         }
     }
 }
@@ -51,6 +60,8 @@ impl Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         let spare = self.spare.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // Already wiped when they came back (see `give_back`); wiped again whole, capacity
+        // included, as the last line of defence before the memory is freed.
         for buffer in spare.iter_mut() {
             buffer.zeroize();
         }
@@ -72,13 +83,15 @@ impl AsRef<[u8]> for PlainChunk {
 
 impl Drop for PlainChunk {
     fn drop(&mut self) {
-        self.pool.give_back(std::mem::take(&mut self.buffer));
+        self.pool
+            .give_back(std::mem::take(&mut self.buffer), self.len);
     }
 }
 
 /// Decrypts a stream of wire chunks into a stream of plaintext chunks on `engine`. **The
 /// chunks are provisional**: the stream ends with `None` only once the tag has been verified,
-/// and with an error (then `None`) otherwise. Their buffers are zeroized when freed.
+/// and with an error (then `None`) otherwise. A chunk's plaintext is zeroized when the chunk
+/// is dropped.
 pub(crate) fn decrypt_chunks<S, B, E>(
     engine: Engine,
     key: &VaultKey,
@@ -103,7 +116,7 @@ where
                         let mut buffer = pool.take();
                         match decryptor.release_into(wire.as_ref(), &mut buffer) {
                             Ok(0) => {
-                                pool.give_back(buffer);
+                                pool.give_back(buffer, 0);
                                 continue;
                             }
                             Ok(len) => {
@@ -202,6 +215,44 @@ mod tests {
         let pool = kept[0].pool.clone();
         drop(kept);
         assert_eq!(pool.spare.lock().expect("not poisoned").len(), POOLED);
+    }
+
+    #[test]
+    fn a_buffer_given_back_comes_out_of_the_pool_all_zero() {
+        let pool = Pool::default();
+        let mut buffer = pool.take();
+        buffer.resize(4096, 0xAA);
+        pool.give_back(buffer, 4096);
+        let back = pool.take();
+        assert_eq!(
+            back.len(),
+            4096,
+            "the length is kept (no zero-fill on the next release)"
+        );
+        let left = back.iter().filter(|b| **b != 0).count();
+        assert_eq!(left, 0, "{left} of {} bytes not wiped", back.len());
+    }
+
+    #[tokio::test]
+    async fn a_chunk_dropped_by_its_consumer_leaves_no_plaintext_in_the_pool() {
+        let key = VaultKey::generate();
+        // One release: 5000 bytes of a pattern with no zero byte.
+        let plaintext = vec![0x5Cu8; 5000];
+        let wire = super::super::encrypt(&key, &plaintext).expect("encrypts");
+        let chunks = vec![Ok::<_, ()>(wire)];
+        let mut stream = std::pin::pin!(decrypt_chunks(
+            Engine::Auto,
+            &key,
+            futures::stream::iter(chunks)
+        ));
+        let chunk = stream.next().await.expect("a chunk").expect("authentic");
+        assert!(chunk.as_ref() == plaintext.as_slice());
+        let pool = chunk.pool.clone();
+        drop(chunk);
+        let back = pool.take();
+        assert_eq!(back.len(), plaintext.len(), "the chunk's buffer is back");
+        let left = back.iter().filter(|b| **b != 0).count();
+        assert_eq!(left, 0, "{left} of {} plaintext bytes left", back.len());
     }
 
     trait Concat {
