@@ -128,17 +128,8 @@ impl Session {
     /// handlers such as [`Session::devices`], or the hand-written flows) built on it. `operation` must be the id of a synchronous operation
     /// of the spec; its retries follow the spec (`x-privicore-idempotent`).
     ///
-    /// ```no_run
-    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
-    /// // The typed way:
-    /// let devices = session.devices().list_profile_devices().send().await?;
-    /// // The same through the escape hatch:
-    /// let same = session
-    ///     .read("list_profile_devices", |raw| raw.list_profile_devices().send())
-    ///     .await?;
-    /// println!("{} devices", devices.len().max(same.len()));
-    /// # Ok(()) }
-    /// ```
+    /// The typed way to the same answer is `session.devices().list_profile_devices().send()`;
+    /// the public way by operation id is `session.call("list_profile_devices").send()`.
     ///
     /// # Errors
     ///
@@ -174,19 +165,8 @@ impl Session {
     /// missed; the command is sent once (never re-posted), and its id is returned once it
     /// succeeded. Without a WebSocket URL the outcome is polled through request-status.
     ///
-    /// ```no_run
-    /// # async fn run(session: privicore::Session) -> privicore::Result<()> {
-    /// use privicore_api::types::RequestUniqueIdentifierBody;
-    /// let id = session
-    ///     .command("request_unique_identifier", |raw| {
-    ///         raw.request_unique_identifier()
-    ///             .body(RequestUniqueIdentifierBody { device_name: "phone-a".into() })
-    ///             .send()
-    ///     })
-    ///     .await?;
-    /// println!("device registration {id} completed");
-    /// # Ok(()) }
-    /// ```
+    /// The public way by operation id is
+    /// `session.call("request_unique_identifier").form("deviceName", "phone-a").send()`.
     ///
     /// # Errors
     ///
