@@ -40,6 +40,7 @@ pub fn render(spec: &OpenAPI) -> Result<String, String> {
         };
         let idempotent = idempotent_of(op, kind).map_err(|e| format!("{id}: {e}"))?;
         let pagination = crate::pagination::render(spec, op).map_err(|e| format!("{id}: {e}"))?;
+        let success = success_of(op).map_err(|e| format!("{id}: {e}"))?;
         rows.push((
             id.to_string(),
             method.to_uppercase(),
@@ -50,6 +51,7 @@ pub fn render(spec: &OpenAPI) -> Result<String, String> {
             source,
             idempotent,
             pagination,
+            success,
         ));
     }
     rows.sort();
@@ -61,17 +63,35 @@ pub fn render(spec: &OpenAPI) -> Result<String, String> {
          /// Every operation of the spec, sorted by operation id.\n\
          pub static OPERATIONS: &[OperationMeta] = &[\n",
     );
-    for (id, method, path, tag, auth, kind, source, idempotent, pagination) in rows {
+    for (id, method, path, tag, auth, kind, source, idempotent, pagination, success) in rows {
         writeln!(
             out,
             "OperationMeta {{ id: {id:?}, method: {method:?}, path: {path:?}, tag: {tag:?}, \
              auth: Auth::{auth}, kind: Kind::{kind}, source: Source::{source}, \
-             idempotent: {idempotent}, pagination: {pagination} }},"
+             idempotent: {idempotent}, pagination: {pagination}, success: &{success:?} }},"
         )
         .map_err(|e| e.to_string())?;
     }
     out.push_str("];\n");
     Ok(out)
+}
+
+/// The 2xx statuses the operation declares, ascending: what a caller may take as its success
+/// (an undeclared 2xx, say a `204` where a `200` with a body is declared, is not one).
+fn success_of(op: &openapiv3::Operation) -> Result<Vec<u16>, String> {
+    let mut codes = Vec::new();
+    for code in op.responses.responses.keys() {
+        if let openapiv3::StatusCode::Code(code) = code
+            && (200..300).contains(code)
+        {
+            codes.push(*code);
+        }
+    }
+    codes.sort_unstable();
+    if codes.is_empty() {
+        return Err("declares no 2xx response".into());
+    }
+    Ok(codes)
 }
 
 /// `x-privicore-idempotent`: whether a synchronous POST may be sent again after a transport

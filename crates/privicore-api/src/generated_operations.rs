@@ -14,6 +14,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "add_directory_storage_device",
@@ -25,6 +26,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "approve_device",
@@ -36,6 +38,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "authenticate",
@@ -47,6 +50,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: true,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "change_password",
@@ -58,6 +62,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "check_pool_status",
@@ -69,6 +74,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "check_server_health",
@@ -80,6 +86,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "configure_device_meta",
@@ -91,6 +98,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "configure_file_meta",
@@ -102,6 +110,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "configure_risk_meta",
@@ -113,6 +122,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "create_directory_profile_device",
@@ -124,6 +134,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "create_directory_user",
@@ -135,6 +146,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "create_directory_voting_pool",
@@ -146,6 +158,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "create_voting",
@@ -157,6 +170,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "data_token_transaction_statistics",
@@ -168,6 +182,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "deactivate_policy",
@@ -179,6 +194,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "delete_data",
@@ -190,6 +206,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "delete_policy",
@@ -201,6 +218,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "directory_profiles_info",
@@ -212,6 +230,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "download_data",
@@ -223,6 +242,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "exchange_data_for_token",
@@ -234,6 +254,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "generate_key_pair",
@@ -245,6 +266,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "generate_token_qr",
@@ -256,6 +278,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "invite_profile",
@@ -267,6 +290,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "list_active_policies",
@@ -278,6 +302,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_assigned_directories",
@@ -289,6 +314,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_authenticators",
@@ -300,6 +326,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_data_tokens",
@@ -316,6 +343,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
             items: "items",
             total: "meta.count",
         }),
+        success: &[200],
     },
     OperationMeta {
         id: "list_directory_devices",
@@ -327,6 +355,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_directory_invites",
@@ -338,6 +367,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_directory_users",
@@ -349,6 +379,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_inactive_policies",
@@ -360,6 +391,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_oauth_applications",
@@ -376,6 +408,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
             items: "items",
             total: "meta.count",
         }),
+        success: &[200],
     },
     OperationMeta {
         id: "list_owned_directories",
@@ -387,6 +420,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_policy_templates",
@@ -398,6 +432,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_profile_devices",
@@ -409,6 +444,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_storage_devices",
@@ -420,6 +456,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "list_voting_configurations",
@@ -431,6 +468,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "obtain_oauth_access_token",
@@ -442,6 +480,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "process_directory_invitation",
@@ -453,6 +492,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "reauthorize_authorization_token",
@@ -464,6 +504,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200, 202],
     },
     OperationMeta {
         id: "refresh_oauth_access_token",
@@ -475,6 +516,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "register_authenticator",
@@ -486,6 +528,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_directory",
@@ -497,6 +540,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_oauth_application",
@@ -508,6 +552,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_policy",
@@ -519,6 +564,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_profile",
@@ -530,6 +576,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_public_key",
@@ -541,6 +588,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_storage_device",
@@ -552,6 +600,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "register_voting_configuration",
@@ -563,6 +612,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "reject_device",
@@ -574,6 +624,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "remove_authenticator",
@@ -585,6 +636,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "remove_device",
@@ -596,6 +648,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "remove_storage_device",
@@ -607,6 +660,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "request_command_status",
@@ -618,6 +672,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: true,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "request_data",
@@ -629,6 +684,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "request_oauth_authorization_code",
@@ -640,6 +696,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "request_unique_identifier",
@@ -651,6 +708,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "reserve_token_space",
@@ -662,6 +720,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "retrieve_cab_public_key",
@@ -673,6 +732,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_device_configuration",
@@ -684,6 +744,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_directory",
@@ -695,6 +756,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_directory_profile",
@@ -706,6 +768,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_oauth_application_configuration",
@@ -717,6 +780,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_oauth_application_scope",
@@ -728,6 +792,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_oauth_authorization_code",
@@ -739,6 +804,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_policy",
@@ -750,6 +816,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_profile_id",
@@ -761,6 +828,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_public_key",
@@ -772,6 +840,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_temporary_data_token",
@@ -783,6 +852,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_token_expiry",
@@ -794,6 +864,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: true,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_unique_identifier",
@@ -805,6 +876,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_voting_configuration",
@@ -816,6 +888,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "retrieve_voting_strategy",
@@ -827,6 +900,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "revoke_authorization_token",
@@ -838,6 +912,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Probe,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
     OperationMeta {
         id: "set_directory_profile_password",
@@ -849,6 +924,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "set_maximum_voting_attempts",
@@ -860,6 +936,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "set_quorum_size",
@@ -871,6 +948,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "set_quorum_strategy",
@@ -882,6 +960,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "set_voting_time_limit",
@@ -893,6 +972,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "store_directory_meta",
@@ -904,6 +984,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "synchronize_storage_device",
@@ -915,6 +996,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "update_data_token",
@@ -926,6 +1008,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "update_directory_user",
@@ -937,6 +1020,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "update_voting_configuration",
@@ -948,6 +1032,7 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Inferred,
         idempotent: false,
         pagination: None,
+        success: &[202],
     },
     OperationMeta {
         id: "upload_stream",
@@ -959,5 +1044,6 @@ pub static OPERATIONS: &[OperationMeta] = &[
         source: Source::Documented,
         idempotent: false,
         pagination: None,
+        success: &[200],
     },
 ];

@@ -92,6 +92,9 @@ pub struct OperationMeta {
     pub idempotent: bool,
     /// How it pages, when it is a page-numbered list.
     pub pagination: Option<Pagination>,
+    /// The 2xx statuses the spec declares for it, ascending: the answers that count as its
+    /// success (an undeclared 2xx is not one).
+    pub success: &'static [u16],
 }
 
 /// Looks an operation up by its id.

@@ -301,6 +301,11 @@ impl Prepared<'_> {
     async fn send_read(&self, raw: &privicore_api::Client) -> RawResult<RawAnswer> {
         let response = self.exchange(raw).await?;
         let status = response.status();
+        // The same answers a typed read takes: a 2xx the spec does not declare (a `204` with
+        // no body where a `200` with one is declared) is not this operation's answer.
+        if !declared_success(self.meta, status.as_u16()) {
+            return Err(progenitor_client::Error::UnexpectedResponse(response));
+        }
         let headers = response.headers().clone();
         let bytes = response
             .bytes()
@@ -324,9 +329,25 @@ impl Prepared<'_> {
     }
 }
 
+/// Whether `status` is one the spec declares as `meta`'s success.
+fn declared_success(meta: &OperationMeta, status: u16) -> bool {
+    meta.success.contains(&status)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A read takes the answers the spec declares, as a typed read does: the hostile mock's
+    /// empty `204` and `202` to `retrieve_unique_identifier` (declared: `200`) are not answers.
+    #[test]
+    fn a_read_takes_only_the_statuses_the_spec_declares() {
+        let meta = operation("retrieve_unique_identifier").expect("in the spec");
+        assert_eq!(meta.success, &[200]);
+        assert!(declared_success(meta, 200));
+        assert!(!declared_success(meta, 204));
+        assert!(!declared_success(meta, 202));
+    }
 
     #[test]
     fn debug_never_shows_a_value() {
