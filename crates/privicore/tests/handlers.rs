@@ -423,11 +423,9 @@ async fn the_escape_hatch_surfaces_a_rejected_command() {
     );
 }
 
-/// Retries come from the spec: on a server that answers every request `500`/`503`, a GET and
-/// a POST marked `x-privicore-idempotent` are tried again, a POST read without the flag and a
-/// command are sent once.
-#[tokio::test]
-async fn retries_follow_the_spec_not_the_method() {
+/// A provisioned session called `name` on a mock that answers every request `500`/`503`,
+/// through a client that retries twice without waiting long; the recording starts empty.
+async fn failing_server(name: &str) -> (privicore_mock::MockServer, privicore::Session) {
     let (mock, client) = common::start_with(privicore_mock::MockServer::builder(), |b| {
         b.retry_policy(
             privicore::RetryPolicy::default()
@@ -437,22 +435,32 @@ async fn retries_follow_the_spec_not_the_method() {
         )
     })
     .await;
-    let session = common::provisioned(&client, "retries@test").await;
+    let session = common::provisioned(&client, name).await;
     mock.clear_recorded();
     mock.faults().update(|f| f.error_rate = 1.0);
+    (mock, session)
+}
 
-    let sent = |op: &str| {
-        mock.recorded()
-            .iter()
-            .filter(|r| r.operation_id == Some(op))
-            .count()
-    };
+/// How many requests to `op` the mock recorded.
+fn sent(mock: &privicore_mock::MockServer, op: &str) -> usize {
+    mock.recorded()
+        .iter()
+        .filter(|r| r.operation_id == Some(op))
+        .count()
+}
+
+/// Retries come from the spec: on a server that answers every request `500`/`503`, a GET and
+/// a POST marked `x-privicore-idempotent` are tried again, a POST read without the flag and a
+/// command are sent once.
+#[tokio::test]
+async fn retries_follow_the_spec_not_the_method() {
+    let (mock, session) = failing_server("retries@test").await;
     session
         .token_expiry()
         .await
         .expect_err("every answer fails");
     assert_eq!(
-        sent("retrieve_token_expiry"),
+        sent(&mock, "retrieve_token_expiry"),
         3,
         "a POST marked idempotent is retried"
     );
@@ -462,7 +470,7 @@ async fn retries_follow_the_spec_not_the_method() {
         .send()
         .await
         .expect_err("every answer fails");
-    assert_eq!(sent("list_storage_devices"), 3, "a GET is retried");
+    assert_eq!(sent(&mock, "list_storage_devices"), 3, "a GET is retried");
     session
         .profile()
         .generate_token_qr()
@@ -470,7 +478,7 @@ async fn retries_follow_the_spec_not_the_method() {
         .await
         .expect_err("every answer fails");
     assert_eq!(
-        sent("generate_token_qr"),
+        sent(&mock, "generate_token_qr"),
         1,
         "a POST without the flag is sent once"
     );
@@ -481,7 +489,7 @@ async fn retries_follow_the_spec_not_the_method() {
         .await
         .expect_err("every answer fails");
     assert_eq!(
-        sent("request_unique_identifier"),
+        sent(&mock, "request_unique_identifier"),
         1,
         "a command is never re-posted"
     );
@@ -508,31 +516,14 @@ async fn an_answer_with_a_secret_is_redacted_in_debug() {
 
 #[tokio::test]
 async fn the_escape_hatch_retries_only_what_the_spec_says_is_safe() {
-    let (mock, client) = common::start_with(privicore_mock::MockServer::builder(), |b| {
-        b.retry_policy(
-            privicore::RetryPolicy::default()
-                .max_retries(2)
-                .initial_backoff(std::time::Duration::from_millis(1))
-                .max_backoff(std::time::Duration::from_millis(2)),
-        )
-    })
-    .await;
-    let session = common::provisioned(&client, "hatch-retries@test").await;
-    mock.clear_recorded();
-    mock.faults().update(|f| f.error_rate = 1.0);
-    let sent = |op: &str| {
-        mock.recorded()
-            .iter()
-            .filter(|r| r.operation_id == Some(op))
-            .count()
-    };
+    let (mock, session) = failing_server("hatch-retries@test").await;
     let error = session
         .call("list_storage_devices")
         .send()
         .await
         .expect_err("every answer fails");
     assert!(matches!(error.status(), Some(500 | 503)), "{error}");
-    assert_eq!(sent("list_storage_devices"), 3, "a GET is retried");
+    assert_eq!(sent(&mock, "list_storage_devices"), 3, "a GET is retried");
     session
         .call("request_unique_identifier")
         .form("deviceName", "phone-c")
@@ -540,7 +531,7 @@ async fn the_escape_hatch_retries_only_what_the_spec_says_is_safe() {
         .await
         .expect_err("every answer fails");
     assert_eq!(
-        sent("request_unique_identifier"),
+        sent(&mock, "request_unique_identifier"),
         1,
         "a command is sent once"
     );
@@ -559,7 +550,7 @@ async fn the_escape_hatch_retries_only_what_the_spec_says_is_safe() {
         "{answer:?}"
     );
     assert_eq!(
-        sent("list_profile_devices"),
+        sent(&mock, "list_profile_devices"),
         2,
         "refused once, replayed once"
     );
